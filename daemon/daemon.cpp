@@ -1,0 +1,243 @@
+#include "daemon/daemon.h"
+
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+#include <signal.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <future>
+#include <iostream>
+#include <sstream>
+
+#include "config/loader.h"
+#include "config/targets_file.h"
+#include "daemon/base/log.h"
+#include "daemon/http_server.h"
+#include "daemon/io/worker.h"
+#include "daemon/scheduler.h"
+#include "exporters/metrics/daemon_metrics.h"
+#include "exporters/metrics/metrics_exporter.h"
+#include "probes/probe.h"
+
+namespace probed::daemon {
+namespace {
+
+constexpr const char* kSystemConfig = "/etc/probed/probed.toml";
+
+config::LoadResult load(const std::string& path) {
+  if (path.empty()) {
+    return config::load_config_text(config::default_config_text(), config::kDefaultConfigLabel,
+                                    "/", probes::config_probe_types());
+  }
+  return config::load_config(path, probes::config_probe_types());
+}
+
+std::string diagnostics_text(const config::Diagnostics& d) {
+  std::ostringstream ss;
+  d.print(ss);
+  return ss.str();
+}
+
+class Daemon {
+ public:
+  Daemon(io::Loop& loop, io::CurlMulti& curl, std::string path)
+      : loop_(loop),
+        curl_(curl),
+        ares_(loop),
+        services_{loop, curl, ares_},
+        daemon_metrics_(registry_),
+        scheduler_(loop, services_, daemon_metrics_),
+        path_(std::move(path)) {}
+
+  int run(std::shared_ptr<const config::Config> cfg) {
+    exporter_ = std::make_unique<exporters::MetricsExporter>(registry_, cfg->daemon.location);
+    scheduler_.add_sink(exporter_.get());
+    scheduler_.on_added([this](const config::CheckConfig& c, const config::Target& t) {
+      exporter_->on_added(c, t);
+    });
+    HttpHandlers h;
+    h.metrics = [this] {
+      return prometheus::TextSerializer().Serialize(registry_.Collect());
+    };
+    h.healthy = [this] {
+      return base::Clock::now() - base::Clock::time_point(base::Duration(last_tick_.load())) <
+             std::chrono::seconds(10);
+    };
+    h.ready = [this] { return ready_.load(); };
+    h.reload = [this] { return reload_and_wait(); };
+    auto server = HttpServer::start(cfg->daemon.listen, std::move(h));
+    if (!server) {
+      base::log_error("cannot start", {{"error", server.error()}});
+      return 1;
+    }
+    server_ = std::move(*server);
+    listen_ = cfg->daemon.listen;
+    tick();
+    (void)loop_.on_signal(SIGTERM, [this] { shutdown("SIGTERM"); });
+    (void)loop_.on_signal(SIGINT, [this] { shutdown("SIGINT"); });
+    (void)loop_.on_signal(SIGHUP, [this] { reload(nullptr); });
+    apply(std::move(cfg));
+    daemon_metrics_.reload_result(true);
+    ready_ = true;
+    base::log_info("probed started", {{"listen", listen_},
+                                      {"config", path_.empty() ? "<embedded default>" : path_},
+                                      {"checks", std::to_string(scheduler_.slot_count())},
+                                      {"metrics", "http://" + listen_ + "/metrics"}});
+    sd_notify(0, "READY=1\nSTATUS=probing");
+    start_watchdog();
+    loop_.run();
+    sd_notify(0, "STOPPING=1");
+    scheduler_.stop();
+    server_.reset();
+    base::log_info("probed stopped");
+    return 0;
+  }
+
+ private:
+  void tick() {
+    last_tick_ = base::Clock::now().time_since_epoch().count();
+    loop_.after(std::chrono::seconds(1), [this] { tick(); });
+  }
+
+  void start_watchdog() {
+    uint64_t usec = 0;
+    if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return;
+    // Fed from the loop itself, so a stuck loop stops the keep-alives and systemd restarts us.
+    auto period = std::chrono::microseconds(usec / 2);
+    std::function<void()> feed;
+    feed_ = [this, period] {
+      sd_notify(0, "WATCHDOG=1");
+      loop_.after(period, feed_);
+    };
+    feed_();
+  }
+
+  void shutdown(const char* why) {
+    base::log_info("shutting down", {{"signal", why}});
+    ready_ = false;
+    scheduler_.stop();
+    loop_.stop();
+  }
+
+  void apply(std::shared_ptr<const config::Config> cfg) {
+    if (cfg->daemon.listen != listen_) {
+      base::log_warn("daemon.listen changed; it takes effect after a restart",
+                     {{"listen", cfg->daemon.listen}});
+    }
+    config_ = cfg;
+    scheduler_.apply(cfg);
+    schedule_targets_files();
+  }
+
+  // Re-reads every targets_file on the worker every targets_file_reload.
+  void schedule_targets_files() {
+    if (targets_timer_ != 0) loop_.cancel(targets_timer_);
+    targets_timer_ = loop_.after(config_->daemon.targets_file_reload, [this] {
+      targets_timer_ = 0;
+      auto cfg = config_;
+      for (const auto& c : cfg->checks) {
+        if (c.targets_file.empty()) continue;
+        worker_.submit([this, name = c.name, path = c.targets_file] {
+          auto t = config::read_targets_file(path);
+          loop_.post([this, name, path, t = std::move(t)]() mutable {
+            if (!t) {
+              base::log_warn("targets_file not reloaded; keeping the old targets",
+                             {{"check", name}, {"error", t.error()}});
+              return;
+            }
+            scheduler_.set_targets(name, std::move(*t));
+          });
+        });
+      }
+      schedule_targets_files();
+    });
+  }
+
+  // Loads on the worker (file I/O), applies on the loop. done(ok, errors) runs on the loop.
+  void reload(std::function<void(bool, std::string)> done) {
+    sd_notify(0, "RELOADING=1");
+    worker_.submit([this, done = std::move(done)] {
+      auto res = std::make_shared<config::LoadResult>(load(path_));
+      loop_.post([this, res, done] {
+        if (res->ok()) {
+          apply(res->config);
+          daemon_metrics_.reload_result(true);
+          base::log_info("config reloaded", {{"checks", std::to_string(scheduler_.slot_count())}});
+        } else {
+          daemon_metrics_.reload_result(false);
+          for (const auto& d : res->diags.sorted()) {
+            base::log_error("config reload rejected; the old config keeps running",
+                            {{"error", config::to_string(d)}});
+          }
+        }
+        sd_notify(0, "READY=1");
+        if (done) done(res->ok(), diagnostics_text(res->diags));
+      });
+    });
+  }
+
+  std::pair<bool, std::string> reload_and_wait() {
+    auto p = std::make_shared<std::promise<std::pair<bool, std::string>>>();
+    auto f = p->get_future();
+    loop_.post([this, p] { reload([p](bool ok, std::string t) { p->set_value({ok, t}); }); });
+    if (f.wait_for(std::chrono::seconds(30)) != std::future_status::ready) {
+      return {false, "reload timed out\n"};
+    }
+    return f.get();
+  }
+
+  io::Loop& loop_;
+  io::CurlMulti& curl_;
+  io::AresPool ares_;
+  probes::Services services_;
+  prometheus::Registry registry_;
+  exporters::DaemonMetrics daemon_metrics_;
+  std::unique_ptr<exporters::MetricsExporter> exporter_;
+  Scheduler scheduler_;
+  io::Worker worker_;
+  std::unique_ptr<HttpServer> server_;
+  std::shared_ptr<const config::Config> config_;
+  std::string path_;
+  std::string listen_;
+  std::atomic<bool> ready_{false};
+  std::atomic<int64_t> last_tick_{0};
+  io::TimerId targets_timer_ = 0;
+  std::function<void()> feed_;
+};
+
+}  // namespace
+
+std::string default_config_path() {
+  return access(kSystemConfig, F_OK) == 0 ? kSystemConfig : "";
+}
+
+int run_daemon(const RunOptions& opts) {
+  signal(SIGPIPE, SIG_IGN);
+  // Before any thread starts, so every thread inherits the mask and signalfd gets them.
+  io::Loop::block_signals({SIGTERM, SIGINT, SIGHUP});
+  std::string path = opts.config_path.empty() ? default_config_path() : opts.config_path;
+  auto res = load(path);
+  if (!res.ok()) {
+    res.diags.print(std::cerr);
+    base::log_error("invalid config; not starting",
+                    {{"config", path.empty() ? "<embedded default>" : path},
+                     {"errors", std::to_string(res.diags.size())}});
+    return 1;
+  }
+  auto loop = io::Loop::create();
+  if (!loop) {
+    base::log_error("cannot create event loop", {{"error", loop.error()}});
+    return 1;
+  }
+  auto curl = io::CurlMulti::create(**loop);
+  if (!curl) {
+    base::log_error("cannot init libcurl", {{"error", curl.error()}});
+    return 1;
+  }
+  Daemon d(**loop, **curl, path);
+  return d.run(res.config);
+}
+
+}  // namespace probed::daemon

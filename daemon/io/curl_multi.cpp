@@ -1,0 +1,100 @@
+#include "daemon/io/curl_multi.h"
+
+#include "daemon/base/log.h"
+
+namespace probed::io {
+
+base::Expected<std::unique_ptr<CurlMulti>> CurlMulti::create(Loop& loop) {
+  std::unique_ptr<CurlMulti> m(new CurlMulti(loop));
+  m->multi_ = curl_multi_init();
+  if (m->multi_ == nullptr) return base::unexpected("curl_multi_init failed");
+  curl_multi_setopt(m->multi_, CURLMOPT_SOCKETFUNCTION, &CurlMulti::on_socket);
+  curl_multi_setopt(m->multi_, CURLMOPT_SOCKETDATA, m.get());
+  curl_multi_setopt(m->multi_, CURLMOPT_TIMERFUNCTION, &CurlMulti::on_timer);
+  curl_multi_setopt(m->multi_, CURLMOPT_TIMERDATA, m.get());
+  // Every probe uses a fresh connection; a cache would only hold closed sockets.
+  curl_multi_setopt(m->multi_, CURLMOPT_MAXCONNECTS, 16L);
+  return m;
+}
+
+CurlMulti::~CurlMulti() {
+  for (auto& [easy, fn] : transfers_) curl_multi_remove_handle(multi_, easy);
+  transfers_.clear();
+  if (timer_ != 0) loop_.cancel(timer_);
+  if (multi_ != nullptr) curl_multi_cleanup(multi_);
+}
+
+base::Expected<void> CurlMulti::add(CURL* easy, DoneFn done) {
+  CURLMcode rc = curl_multi_add_handle(multi_, easy);
+  if (rc != CURLM_OK) return base::unexpected(curl_multi_strerror(rc));
+  transfers_[easy] = std::move(done);
+  return {};
+}
+
+void CurlMulti::remove(CURL* easy) {
+  if (transfers_.erase(easy) == 0) return;
+  curl_multi_remove_handle(multi_, easy);
+}
+
+int CurlMulti::on_socket(CURL* /*easy*/, curl_socket_t s, int what, void* self, void* /*socketp*/) {
+  auto* m = static_cast<CurlMulti*>(self);
+  if (what == CURL_POLL_REMOVE) {
+    m->loop_.unwatch(s);
+    return 0;
+  }
+  Interest in = what == CURL_POLL_IN    ? Interest::Read
+                : what == CURL_POLL_OUT ? Interest::Write
+                                        : Interest::ReadWrite;
+  auto ok = m->loop_.watch(s, in, [m, s](uint32_t ev) {
+    int flags = 0;
+    if ((ev & kReadable) != 0) flags |= CURL_CSELECT_IN;
+    if ((ev & kWritable) != 0) flags |= CURL_CSELECT_OUT;
+    // The curl examples map only IN and OUT; errors must reach curl too (DESIGN §10.4).
+    if ((ev & kError) != 0) flags |= CURL_CSELECT_ERR;
+    m->action(s, flags);
+  });
+  if (!ok) base::log_warn("cannot watch curl socket", {{"error", ok.error()}});
+  return 0;
+}
+
+int CurlMulti::on_timer(CURLM* /*multi*/, long timeout_ms, void* self) {
+  auto* m = static_cast<CurlMulti*>(self);
+  if (m->timer_ != 0) {
+    m->loop_.cancel(m->timer_);
+    m->timer_ = 0;
+  }
+  if (timeout_ms < 0) return 0;
+  // Never call socket_action from inside a curl callback: a 0 ms timer becomes a timer that
+  // fires on the next iteration (DESIGN §10.1).
+  m->timer_ = m->loop_.after(std::chrono::milliseconds(timeout_ms), [m] {
+    m->timer_ = 0;
+    m->action(CURL_SOCKET_TIMEOUT, 0);
+  });
+  return 0;
+}
+
+void CurlMulti::action(curl_socket_t s, int flags) {
+  int running = 0;
+  curl_multi_socket_action(multi_, s, flags, &running);
+  drain();
+}
+
+void CurlMulti::drain() {
+  int left = 0;
+  while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    CURL* easy = msg->easy_handle;
+    CURLcode code = msg->data.result;
+    auto it = transfers_.find(easy);
+    if (it == transfers_.end()) {
+      curl_multi_remove_handle(multi_, easy);
+      continue;
+    }
+    DoneFn fn = std::move(it->second);
+    transfers_.erase(it);
+    curl_multi_remove_handle(multi_, easy);
+    fn(code);
+  }
+}
+
+}  // namespace probed::io

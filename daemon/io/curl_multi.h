@@ -1,0 +1,47 @@
+// CurlMulti: drives libcurl's multi_socket API from the Loop (curl's socket/timer/info_read
+// recipe). Transfers are added with a completion callback; the callback runs on the loop,
+// after curl_multi_remove_handle, never inside a curl callback, so it may free the easy handle
+// or start new transfers. Loop thread only.
+#pragma once
+
+#include <curl/curl.h>
+
+#include <functional>
+#include <memory>
+#include <unordered_map>
+
+#include "daemon/base/expected.h"
+#include "daemon/io/loop.h"
+
+namespace probed::io {
+
+class CurlMulti {
+ public:
+  using DoneFn = std::function<void(CURLcode)>;
+
+  static base::Expected<std::unique_ptr<CurlMulti>> create(Loop& loop);
+  ~CurlMulti();
+  CurlMulti(const CurlMulti&) = delete;
+  CurlMulti& operator=(const CurlMulti&) = delete;
+
+  // Starts a configured transfer. `done` runs exactly once unless remove() is called first.
+  base::Expected<void> add(CURL* easy, DoneFn done);
+  // Stops a transfer early (timeout, cancel); its `done` never runs.
+  void remove(CURL* easy);
+  size_t active() const { return transfers_.size(); }
+
+ private:
+  explicit CurlMulti(Loop& loop) : loop_(loop) {}
+  static int on_socket(CURL* easy, curl_socket_t s, int what, void* self, void* socketp);
+  static int on_timer(CURLM* multi, long timeout_ms, void* self);
+  void action(curl_socket_t s, int flags);
+  void drain();
+
+  Loop& loop_;
+  CURLM* multi_ = nullptr;
+  TimerId timer_ = 0;
+  bool kick_pending_ = false;
+  std::unordered_map<CURL*, DoneFn> transfers_;
+};
+
+}  // namespace probed::io

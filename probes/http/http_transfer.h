@@ -1,0 +1,91 @@
+// HttpTransfer: one HTTP request/response on a fresh connection, through CurlMulti, with the
+// address already resolved (pinned with CURLOPT_RESOLVE; curl never resolves a name itself).
+// It records timings, the response (body capped at max_body_bytes), and the served certificate
+// chain, taken in OpenSSL's verify callback so it is known even when verification fails.
+// Loop thread only; one transfer at a time per object.
+#pragma once
+
+#include <curl/curl.h>
+#include <openssl/x509.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "daemon/io/curl_multi.h"
+#include "probes/assertions/response.h"
+#include "probes/http/http_spec.h"
+#include "probes/result.h"
+
+namespace probed::probes {
+
+struct HopRequest {
+  std::string url;          // as sent (host may be the tls_server_name)
+  std::string method;
+  bool send_body = false;
+  std::string pin;          // "host:port:address" for CURLOPT_RESOLVE; empty for IP literals
+  std::string host_header;  // "Host: ..." override when the URL host was rewritten for SNI
+  bool send_auth = true;    // credentials only go to the original host
+};
+
+struct HopOutcome {
+  CURLcode code = CURLE_OK;
+  std::string error;  // curl's error buffer
+  long os_errno = 0;
+  bool saw_status = false;
+  bool headers_done = false;
+  HttpResponse response;
+  long http_version = 0;  // CURL_HTTP_VERSION_*
+  std::string redirect_url;
+  double content_length = -1;
+  Duration connect{}, tls{}, processing{}, transfer{};
+  std::string primary_ip;
+  bool is_tls = false;
+  std::string tls_version;
+  std::vector<CertInfo> chain;           // as served, leaf first
+  std::vector<CertInfo> verified_chain;  // up to the trust anchor, when verification passed
+  long verify_error = 0;                 // X509_V_OK when none
+  std::optional<CertInfo> verify_error_cert;
+};
+
+class HttpTransfer {
+ public:
+  using DoneFn = std::function<void()>;
+  HttpTransfer(const HttpSpec& spec, io::CurlMulti& multi) : spec_(spec), multi_(multi) {}
+  ~HttpTransfer();
+  HttpTransfer(const HttpTransfer&) = delete;
+  HttpTransfer& operator=(const HttpTransfer&) = delete;
+
+  // Starts the request; done runs on the loop when it ends (outcome() holds the details).
+  base::Expected<void> start(const HopRequest& req, Duration budget, DoneFn done);
+  void cancel();
+  HopOutcome& outcome() { return out_; }
+  bool active() const { return active_; }
+  // Where an active transfer is: "connect", "tls handshake", "waiting for response",
+  // "reading headers", "reading body".
+  std::string progress() const;
+
+ private:
+  void configure(const HopRequest& req, Duration budget);
+  void collect();
+  static size_t on_header(char* data, size_t size, size_t n, void* self);
+  static size_t on_body(char* data, size_t size, size_t n, void* self);
+  static CURLcode on_ssl_ctx(CURL* easy, void* ssl_ctx, void* self);
+  static int on_verify(int preverify_ok, X509_STORE_CTX* ctx);
+  void capture_tls();
+
+  const HttpSpec& spec_;
+  io::CurlMulti& multi_;
+  CURL* easy_ = nullptr;
+  curl_slist* headers_ = nullptr;
+  curl_slist* resolve_ = nullptr;
+  char errbuf_[CURL_ERROR_SIZE] = {};
+  bool active_ = false;
+  bool want_body_ = false;
+  bool current_is_tls_ = false;
+  uint64_t body_bytes_ = 0;
+  HopOutcome out_;
+};
+
+}  // namespace probed::probes

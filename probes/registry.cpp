@@ -1,0 +1,38 @@
+// THE list of probe types, one row each (DESIGN §3). Adding a type adds one row here; a row
+// without parse/make is a type the config schema knows but this version does not build yet,
+// so a config using it gets a clear "not supported yet" error instead of being ignored.
+#include "probes/http/http_probe.h"
+#include "probes/http/http_spec.h"
+#include "probes/probe.h"
+
+namespace probed::probes {
+
+const std::vector<ProbeType>& probe_types() {
+  static const std::vector<ProbeType> types = {
+      {{"http", &parse_http, &check_http_target}, &make_http_probe, true},
+      {{"dns", nullptr, nullptr}, nullptr, false},
+      {{"tcp", nullptr, nullptr}, nullptr, true},
+      {{"tls", nullptr, nullptr}, nullptr, true},
+      {{"cert_file", nullptr, nullptr}, nullptr, true},
+      {{"journey", nullptr, nullptr}, nullptr, true},
+  };
+  return types;
+}
+
+const config::ProbeTypes& config_probe_types() {
+  static const config::ProbeTypes infos = [] {
+    config::ProbeTypes out;
+    for (const auto& t : probe_types()) out.push_back(t.info);
+    return out;
+  }();
+  return infos;
+}
+
+const ProbeType* find_probe_type(std::string_view name) {
+  for (const auto& t : probe_types()) {
+    if (t.info.name == name) return &t;
+  }
+  return nullptr;
+}
+
+}  // namespace probed::probes
