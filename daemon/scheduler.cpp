@@ -5,7 +5,7 @@
 namespace probed::daemon {
 
 uint64_t stable_hash(std::string_view s) {
-  uint64_t h = 1469598103934665603ull;
+  uint64_t h = 14695981039346656037ull;  // FNV-1a 64-bit offset basis
   for (unsigned char c : s) {
     h ^= c;
     h *= 1099511628211ull;

@@ -126,7 +126,9 @@ void HttpTransfer::configure(const HopRequest& req, Duration budget) {
   }
   curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, &HttpTransfer::on_ssl_ctx);
   curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, this);
-  if (!spec_.proxy.empty()) curl_easy_setopt(e, CURLOPT_PROXY, spec_.proxy.c_str());
+  // Only the configured proxy: an http_proxy in the daemon's environment must not change what
+  // a check measures ("" disables curl's environment lookup).
+  curl_easy_setopt(e, CURLOPT_PROXY, spec_.proxy.c_str());
   want_body_ = spec_.assertions.needs_body();
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &HttpTransfer::on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, this);

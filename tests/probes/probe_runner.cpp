@@ -1,0 +1,75 @@
+#include "tests/probes/probe_runner.h"
+
+#include <dirent.h>
+
+#include <catch2/catch.hpp>
+#include <functional>
+#include <optional>
+
+#include "config/loader.h"
+#include "daemon/io/ares_channel.h"
+#include "daemon/io/curl_multi.h"
+#include "daemon/io/loop.h"
+#include "daemon/trace_text.h"
+#include "probes/probe.h"
+
+namespace probed::testing {
+
+ProbeRun run_check(const std::string& toml) {
+  auto cfg = config::load_config_text(toml, "test.toml", "/tmp", probes::config_probe_types());
+  if (!cfg.ok()) {
+    std::ostringstream ss;
+    cfg.diags.print(ss);
+    FAIL("config errors:\n" << ss.str());
+  }
+  const auto& check = cfg.config->checks.front();
+  auto loop = io::Loop::create();
+  REQUIRE(loop.has_value());
+  auto curl = io::CurlMulti::create(**loop);
+  REQUIRE(curl.has_value());
+  io::AresPool ares(**loop);
+  probes::Services services{**loop, **curl, ares};
+  const auto* type = probes::find_probe_type(check.type);
+  REQUIRE(type != nullptr);
+  auto probe = type->make(check, check.targets.front(), services);
+
+  ProbeRun out;
+  auto last = std::chrono::steady_clock::now();
+  std::function<void()> tick = [&] {
+    auto now = std::chrono::steady_clock::now();
+    out.max_loop_gap = std::max(out.max_loop_gap,
+                                std::chrono::duration_cast<std::chrono::milliseconds>(now - last));
+    last = now;
+    (*loop)->after(std::chrono::milliseconds(5), tick);
+  };
+  (*loop)->after(std::chrono::milliseconds(5), tick);
+
+  std::optional<probes::Result> result;
+  auto start = std::chrono::steady_clock::now();
+  auto run = probes::Run::start(*probe, **loop, check.timeout, /*trace=*/true,
+                                [&](probes::Result r) { result = std::move(r); });
+  bool done = (*loop)->run_until([&] { return result.has_value(); },
+                                 check.timeout + std::chrono::seconds(5));
+  out.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  REQUIRE(done);
+  out.result = std::move(*result);
+  out.trace = daemon::trace_text(check, check.targets.front(), out.result);
+  // Release the probe's sockets before the loop goes away.
+  run.reset();
+  probe.reset();
+  (*loop)->run_until([] { return false; }, std::chrono::milliseconds(20));
+  return out;
+}
+
+int open_fds() {
+  int n = 0;
+  DIR* d = opendir("/proc/self/fd");
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] != '.') ++n;
+  }
+  closedir(d);
+  return n - 1;  // the DIR itself
+}
+
+}  // namespace probed::testing

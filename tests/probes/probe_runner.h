@@ -1,0 +1,26 @@
+// Runs one check from an inline TOML config once on a real Loop (the `probed probe` path) and
+// reports its Result, how long it took, and the loop's longest stall meanwhile (a 5 ms ticker
+// measures that the loop stayed responsive). Test-only; main thread.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "probes/result.h"
+
+namespace probed::testing {
+
+struct ProbeRun {
+  probes::Result result;
+  std::chrono::milliseconds elapsed{0};
+  std::chrono::milliseconds max_loop_gap{0};
+  std::string trace;  // the `probed probe` text
+};
+
+// `toml` holds one [[checks]] (with targets); its first target is probed.
+ProbeRun run_check(const std::string& toml);
+
+// Counts the file descriptors this process has open.
+int open_fds();
+
+}  // namespace probed::testing
