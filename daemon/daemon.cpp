@@ -44,7 +44,6 @@ class Daemon {
  public:
   Daemon(io::Loop& loop, io::CurlMulti& curl, std::string path)
       : loop_(loop),
-        curl_(curl),
         ares_(loop),
         services_{loop, curl, ares_},
         daemon_metrics_(registry_),
@@ -106,7 +105,6 @@ class Daemon {
     if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return;
     // Fed from the loop itself, so a stuck loop stops the keep-alives and systemd restarts us.
     auto period = std::chrono::microseconds(usec / 2);
-    std::function<void()> feed;
     feed_ = [this, period] {
       sd_notify(0, "WATCHDOG=1");
       loop_.after(period, feed_);
@@ -189,7 +187,6 @@ class Daemon {
   }
 
   io::Loop& loop_;
-  io::CurlMulti& curl_;
   io::AresPool ares_;
   probes::Services services_;
   prometheus::Registry registry_;

@@ -40,7 +40,6 @@ class CurlMulti {
   Loop& loop_;
   CURLM* multi_ = nullptr;
   TimerId timer_ = 0;
-  bool kick_pending_ = false;
   std::unordered_map<CURL*, DoneFn> transfers_;
 };
 

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <functional>
+#include <cstdlib>
 #include <optional>
 
 #include "config/loader.h"
@@ -60,6 +61,13 @@ ProbeRun run_check(const std::string& toml) {
   probe.reset();
   (*loop)->run_until([] { return false; }, std::chrono::milliseconds(20));
   return out;
+}
+
+std::chrono::milliseconds slack(std::chrono::milliseconds limit) {
+  const char* f = std::getenv("PROBED_TIMING_SLACK");
+  double factor = f != nullptr ? std::atof(f) : 1.0;
+  if (factor < 1.0) factor = 1.0;
+  return std::chrono::milliseconds(static_cast<int64_t>(static_cast<double>(limit.count()) * factor));
 }
 
 int open_fds() {

@@ -20,6 +20,10 @@ struct ProbeRun {
 // `toml` holds one [[checks]] (with targets); its first target is probed.
 ProbeRun run_check(const std::string& toml);
 
+// Timing limits in tests are multiplied by PROBED_TIMING_SLACK (default 1): sanitizer builds
+// run 2-5x slower, so CI sets it there.
+std::chrono::milliseconds slack(std::chrono::milliseconds limit);
+
 // Counts the file descriptors this process has open.
 int open_fds();
 
