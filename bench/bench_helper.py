@@ -270,6 +270,20 @@ def record(out, kind, *kv):
         "rss_max_mb": num("rss_max_kb") / 1024.0,
         "rss_end_mb": num("rss_end_kb") / 1024.0,
     }
+    # CPU per thread group over the window: the main thread ("loop" for probed, whose
+    # event loop runs there) and the other threads grouped by name.
+    def threads(path):
+        t = {}
+        for line in open(path):
+            tid, comm, u, s = line.split()
+            t[tid] = (comm, int(u) + int(s))
+        return t
+    t0, t1 = threads(a["threads0"]), threads(a["threads1"])
+    groups = {}
+    for tid, (comm, ticks) in t1.items():
+        g = "main" if tid == a["pid"] else comm
+        groups[g] = groups.get(g, 0.0) + (ticks - t0.get(tid, (comm, 0))[1]) / tck
+    r["cpu_threads"] = {k: round(v, 2) for k, v in sorted(groups.items(), key=lambda kv: -kv[1])}
     if kind == "probed":
         d = json.load(open(a["delta"]))
         r.update(d)
@@ -360,6 +374,17 @@ def report(path):
                      f"{_f(r.get('max_late'), '{:.2f}')} s")
         print(f"| {name} | {r['window']:.1f} | {r['cpu_user']:.2f} | {r['cpu_sys']:.2f} | {cpu_pct:.0f}% "
               f"| {ng} | {extra} |")
+    print()
+    for r in rows:
+        name = f"probed N={r['n']}" if r["kind"] == "probed" else "blackbox_exporter"
+        if r.get("cpu_threads"):
+            parts = ", ".join(f"{k} {v:.2f} s" for k, v in r["cpu_threads"].items() if v > 0)
+            print(f"- {name} CPU by thread over the window: {parts}")
+        if r["kind"] == "probed":
+            b = r.get("lag_buckets_delta", {})
+            print(f"- {name} schedule-lag histogram delta (le: count): "
+                  + ", ".join(f"{k}: {v:.0f}" for k, v in b.items())
+                  + (f"; mean {r['lag_mean'] * 1000:.2f} ms" if r.get("lag_mean") is not None else ""))
     for r in rows:
         if r["kind"] == "probed" and r.get("failure_reasons_delta"):
             print(f"\nprobed N={r['n']} failure reasons in window: {json.dumps(r['failure_reasons_delta'])}")

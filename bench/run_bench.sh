@@ -25,6 +25,7 @@ BLACKBOX="${BLACKBOX:-/usr/bin/prometheus-blackbox-exporter}"
 STRICT="${STRICT:-0}"             # 1: exit 3 when a target is missed
 
 CMDLINE="$(printf '%q ' "$0" "$@")"
+CMDLINE="${CMDLINE% }"
 ENVLINE="N_LIST='$N_LIST' WINDOW=$WINDOW WARMUP=$WARMUP SCRAPE_INTERVAL=$SCRAPE_INTERVAL${BB_RATE:+ BB_RATE=$BB_RATE}"
 
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
@@ -99,6 +100,18 @@ cpu_ticks() {  # "utime stime" (all threads) of PID
   read -r -a f <<<"$s"
   echo "${f[11]} ${f[12]}"
 }
+thread_ticks() {  # one line per thread: "tid comm utime stime"
+  local t tid comm s
+  local -a f
+  for t in /proc/"$1"/task/*; do
+    tid=${t##*/}
+    comm="$(<"$t/comm")" 2>/dev/null || continue
+    s="$(<"$t/stat")" 2>/dev/null || continue
+    s="${s##*) }"
+    read -r -a f <<<"$s"
+    echo "$tid ${comm// /_} ${f[11]} ${f[12]}"
+  done
+}
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 nginx_ticks() {  # master + workers, utime+stime
   local total=0 u s p
@@ -128,6 +141,7 @@ measure() {
   M_SCRAPES=0 M_SCRAPE_MAX=0 M_SCRAPE_BYTES=0
   M_LOG0=$(log_lines)
   M_NG0=$(nginx_ticks)
+  thread_ticks "$pid" >"$TMP/threads0.txt"
   read -r M_U0 M_S0 < <(cpu_ticks "$pid")
   M_T0=$(now_us)
   M_RSSMAX=$(rss_kb "$pid")
@@ -163,6 +177,7 @@ measure() {
   done
   read -r M_U1 M_S1 < <(cpu_ticks "$pid")
   M_T1=$(now_us)
+  thread_ticks "$pid" >"$TMP/threads1.txt"
   M_NG1=$(nginx_ticks)
   M_LOG1=$(log_lines)
   M_RSSEND=$(rss_kb "$pid")
@@ -223,7 +238,7 @@ for N in $N_LIST; do
   python3 "$HELPER" gencfg "$N" "$NGINX_PORT" "$PORT" "$RUN/state" "$RUN/probed.toml"
   "$PROBED" check-config -c "$RUN/probed.toml" >"$RUN/check-config.log" 2>&1 ||
     { cat "$RUN/check-config.log" >&2; die "generated config for N=$N is invalid"; }
-  "$PROBED" run -c "$RUN/probed.toml" --log-level warn >"$RUN/probed.log" 2>&1 &
+  "$PROBED" --log-level warn run -c "$RUN/probed.toml" >"$RUN/probed.log" 2>&1 &
   PID=$!
   PIDS+=("$PID")
   wait_http "http://127.0.0.1:$PORT/-/ready" "$PID" 60 ||
@@ -238,7 +253,8 @@ for N in $N_LIST; do
     t0_us="$M_T0" t1_us="$M_T1" u0="$M_U0" s0="$M_S0" u1="$M_U1" s1="$M_S1" \
     ng0="$M_NG0" ng1="$M_NG1" log0="$M_LOG0" log1="$M_LOG1" rss_max_kb="$M_RSSMAX" \
     rss_end_kb="$M_RSSEND" scrape_max_s="$M_SCRAPE_MAX" scrape_bytes="$M_SCRAPE_BYTES" \
-    scrapes="$M_SCRAPES" delta="$RUN/delta.json"
+    scrapes="$M_SCRAPES" delta="$RUN/delta.json" \
+    pid="$PID" threads0="$TMP/threads0.txt" threads1="$TMP/threads1.txt"
   if [[ "$N" == 1000 ]]; then
     RATE_1000=$(tail -1 "$RESULTS" | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["rate_log"]))')
   fi
@@ -283,7 +299,8 @@ EOF
   python3 "$HELPER" record "$RESULTS" blackbox clk_tck="$CLK_TCK" \
     t0_us="$M_T0" t1_us="$M_T1" u0="$M_U0" s0="$M_S0" u1="$M_U1" s1="$M_S1" \
     ng0="$M_NG0" ng1="$M_NG1" log0="$M_LOG0" log1="$M_LOG1" rss_max_kb="$M_RSSMAX" \
-    rss_end_kb="$M_RSSEND" rate_target="$RATE" ntargets="$BB_TARGETS" driver="$BB_DIR/driver.json"
+    rss_end_kb="$M_RSSEND" rate_target="$RATE" ntargets="$BB_TARGETS" driver="$BB_DIR/driver.json" \
+    pid="$BB_PID" threads0="$TMP/threads0.txt" threads1="$TMP/threads1.txt"
   stop_pid "$BB_PID"
   log "blackbox_exporter done"
 fi

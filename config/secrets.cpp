@@ -9,6 +9,9 @@
 #include "daemon/base/redact.h"
 
 namespace probed::config {
+namespace {
+constexpr size_t kMaxSecretBytes = 64 * 1024;
+}  // namespace
 
 std::string resolve_path(const std::string& path, const std::string& base_dir) {
   if (path.empty() || path.front() == '/' || base_dir.empty()) return path;
@@ -20,9 +23,14 @@ base::Expected<std::string> read_secret_file(const std::string& path,
   std::string full = resolve_path(path, base_dir);
   std::ifstream in(full, std::ios::binary);
   if (!in) return base::unexpected("cannot read " + full + ": " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string value = ss.str();
+  // A secret is small; a bounded read also keeps ${file:/dev/zero} from hanging the loader.
+  std::string value(kMaxSecretBytes + 1, '\0');
+  in.read(value.data(), static_cast<std::streamsize>(value.size()));
+  value.resize(static_cast<size_t>(in.gcount()));
+  if (value.size() > kMaxSecretBytes) {
+    return base::unexpected(full + " is larger than " + std::to_string(kMaxSecretBytes) +
+                            " bytes; not a secret");
+  }
   while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
   base::register_secret(value);
   return value;
