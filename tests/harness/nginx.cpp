@@ -163,7 +163,7 @@ std::string Nginx::render_config() const {
 std::string Nginx::render_server(const NginxServer& s, int port) const {
   std::ostringstream c;
   c << "  server {  # " << s.name << "\n"
-    << "    listen 127.0.0.1:" << port << (s.tls ? " ssl" : "") << ";\n"
+    << "    listen 127.0.0.1:" << port << (s.tls ? " ssl" : "") << (s.http2 ? " http2" : "") << ";\n"
     << "    server_name localhost;\n"
     << "    root " << dir_.path() << "/www;\n";
   if (s.tls) {

@@ -20,7 +20,8 @@ struct NginxServer {
   std::string key_path{};                         // tls: its private key
   std::string client_ca_path{};                   // non-empty => ssl_verify_client on (mTLS)
   std::string extra_locations{};                  // raw nginx location blocks, inserted verbatim
-  std::string ssl_protocols = "TLSv1.2 TLSv1.3";  // TLSv1/TLSv1.1 also set @SECLEVEL=0
+  std::string ssl_protocols = "TLSv1.2 TLSv1.3";
+  bool http2 = false;  // listen ... http2 (with tls: negotiated by ALPN)  // TLSv1/TLSv1.1 also set @SECLEVEL=0
 };
 
 // Default locations of every server:

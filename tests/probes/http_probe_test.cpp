@@ -35,7 +35,9 @@ struct Env {
     };
     NginxServer plain;
     plain.name = "plain";
-    return {plain,
+    auto h2 = tls("h2", certs.valid);
+    h2.http2 = true;
+    return {plain, h2,
             tls("valid", certs.valid),
             tls("expired", certs.expired),
             tls("expiring", certs.expiring_3d),
@@ -294,4 +296,49 @@ TEST_CASE("http: repeated runs leak no file descriptors", "[probe][http]") {
   int before = open_fds();
   for (int i = 0; i < 20; ++i) run_check(check(url));
   CHECK(open_fds() <= before);
+}
+
+TEST_CASE("http: http_version 2 negotiates HTTP/2 and fails a server that only speaks 1.1", "[probe][http]") {
+  const std::string ca = "tls_ca_file = \"" + env().pki.ca_path() + "\"\n";
+  auto r = run(check(env().https("h2"), ca + "http_version = \"2\"\n"));
+  CHECK(r.result.success);
+  CHECK(sample(r.result, names::kHttpVersion) == 2);
+  auto any = run(check(env().https("h2"), ca));
+  CHECK(sample(any.result, names::kHttpVersion) == 2);  // "any" prefers HTTP/2 over TLS
+  auto only11 = run(check(env().https("valid"), ca + "http_version = \"2\"\n"));
+  CHECK(only11.result.reason == FailureReason::Status);
+  CHECK_THAT(only11.result.message, Catch::Contains("expected HTTP/2"));
+  auto forced11 = run(check(env().https("h2"), ca + "http_version = \"1.1\"\n"));
+  CHECK(sample(forced11.result, names::kHttpVersion) == 1.1);
+}
+
+TEST_CASE("http: ip_version 6 on a target only reachable over IPv4 fails with reason=connect",
+          "[probe][http]") {
+  // localhost has both 127.0.0.1 and ::1; nginx listens on 127.0.0.1 only.
+  const std::string url = "http://localhost:" + std::to_string(env().nginx.port("plain")) + "/healthz";
+  CHECK(run(check(url, "ip_version = 4\n")).result.success);
+  auto v6 = run(check(url, "ip_version = 6\n"));
+  CHECK_FALSE(v6.result.success);
+  CHECK((v6.result.reason == FailureReason::Connect || v6.result.reason == FailureReason::Dns));
+}
+
+TEST_CASE("http: every run opens a fresh connection", "[probe][http]") {
+  FaultServer s({FaultMode::Script, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"});
+  for (int i = 0; i < 3; ++i) CHECK(run(check(s.url())).result.success);
+  CHECK(s.connections() == 3);
+}
+
+TEST_CASE("http: requests go through the configured proxy, and only that one", "[probe][http]") {
+  FaultServer proxy({FaultMode::Script, "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nvia-proxy"});
+  const std::string target = "http://127.0.0.1:" + std::to_string(free_port()) + "/x";
+  auto r = run(check(target, "proxy = \"" + proxy.url("") + "\"\nbody_contains = [\"via-proxy\"]\n"));
+  CHECK(r.result.success);
+  REQUIRE(proxy.requests().size() == 1);
+  CHECK_THAT(proxy.requests()[0], Catch::StartsWith("GET " + target + " HTTP/1.1"));
+  // Without `proxy`, an http_proxy in the environment is ignored.
+  setenv("http_proxy", proxy.url("").c_str(), 1);
+  auto direct = run(check(target));
+  unsetenv("http_proxy");
+  CHECK(direct.result.reason == FailureReason::Connect);
+  CHECK(proxy.requests().size() == 1);
 }
