@@ -9,16 +9,13 @@
 #include <sstream>
 
 #include "config/duration.h"
+#include "config/labels.h"
 #include "config/reader.h"
 #include "config/secrets.h"
 #include "config/targets_file.h"
 
 namespace probed::config {
 namespace {
-
-// Series labels that probed itself sets; a check may not set them.
-const std::set<std::string, std::less<>> kReservedLabels = {
-    "check", "type", "target", "location", "reason", "phase", "step", "le", "job", "instance"};
 
 // Sections that later releases add; rejected, never silently ignored.
 const std::set<std::string, std::less<>> kNotYetSections = {"receivers", "alerting",
@@ -27,13 +24,6 @@ const std::set<std::string, std::less<>> kNotYetSections = {"receivers", "alerti
 bool valid_check_name(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' || c == '-';
-  });
-}
-
-bool valid_label_name(std::string_view s) {
-  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0])) != 0) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
   });
 }
 
@@ -149,7 +139,14 @@ class Loader {
     }
     read_common(r, nullptr);
     for (const auto& type : types_) {
-      if (auto sub = r.table(type.name); sub && type.parse != nullptr) type.parse(*sub);
+      auto sub = r.table(type.name);
+      if (!sub) continue;
+      if (type.parse != nullptr) {
+        type.parse(*sub);
+      } else {
+        r.error_at_key(type.name, "[defaults." + std::string(type.name) + "]: check type '" +
+                                      std::string(type.name) + "' is not supported yet by this version");
+      }
     }
     r.finish();
   }
@@ -183,11 +180,7 @@ class Loader {
     }
     if (auto labels = r.string_map("labels")) {
       for (const auto& [k, v] : *labels) {
-        if (!valid_label_name(k)) {
-          r.error_at("labels", "label name '" + k + "' is not a valid Prometheus label name");
-        } else if (kReservedLabels.count(k) != 0 || k.rfind("__", 0) == 0) {
-          r.error_at("labels", "label name '" + k + "' is reserved (probed sets it)");
-        }
+        if (auto problem = label_name_problem(k)) r.error_at("labels", *problem);
       }
       if (c != nullptr) c->labels = *labels;
     }
@@ -236,7 +229,7 @@ class Loader {
     read_targets(r, c, type, label);
     // Another type's table under this check is a mistake, not something to ignore.
     for (const auto& t : types_) {
-      if (type != nullptr && t.name == type->name) continue;
+      if (type_name && t.name == *type_name) continue;
       if (r.raw_top()->get(t.name) != nullptr) {
         r.error_at_key(t.name, "[checks." + std::string(t.name) + "] does not apply to " + label +
                                    (type ? " of type '" + std::string(type->name) + "'" : ""));

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/labels.h"
+
 namespace probed::config {
 
 base::Expected<std::vector<Target>> parse_targets_json(std::string_view text) {
@@ -35,7 +37,8 @@ base::Expected<std::vector<Target>> parse_targets_json(std::string_view text) {
         if (!v.is_string()) {
           return base::unexpected(where + ": label '" + k + "' must be a string");
         }
-        if (k.rfind("__", 0) == 0) continue;
+        if (k.rfind("__", 0) == 0) continue;  // Prometheus drops these after relabeling
+        if (auto problem = label_name_problem(k)) return base::unexpected(where + ": " + *problem);
         labels.emplace_back(k, v.get<std::string>());
       }
       std::sort(labels.begin(), labels.end());

@@ -124,6 +124,10 @@ class Daemon {
       base::log_warn("daemon.listen changed; it takes effect after a restart",
                      {{"listen", cfg->daemon.listen}});
     }
+    if (config_ && cfg->daemon.location != config_->daemon.location) {
+      base::log_warn("daemon.location changed; it takes effect after a restart",
+                     {{"location", cfg->daemon.location}});
+    }
     config_ = cfg;
     scheduler_.apply(cfg);
     schedule_targets_files();
@@ -145,7 +149,21 @@ class Daemon {
                              {{"check", name}, {"error", t.error()}});
               return;
             }
-            scheduler_.set_targets(name, std::move(*t));
+            // The same validation as at load time; bad entries are skipped, not probed.
+            std::vector<config::Target> valid;
+            const auto* type = config_ ? probes::find_probe_type(
+                                             config_->find_check(name) ? config_->find_check(name)->type : "")
+                                       : nullptr;
+            for (auto& target : *t) {
+              auto problem = type && type->info.check_target ? type->info.check_target(target.address)
+                                                             : std::nullopt;
+              if (problem) {
+                base::log_warn("targets_file entry skipped", {{"check", name}, {"error", *problem}});
+                continue;
+              }
+              valid.push_back(std::move(target));
+            }
+            scheduler_.set_targets(name, std::move(valid));
           });
         });
       }

@@ -1,5 +1,7 @@
 #include "daemon/scheduler.h"
 
+#include <algorithm>
+
 #include "daemon/base/log.h"
 
 namespace probed::daemon {
@@ -106,8 +108,13 @@ void Scheduler::remove_slot(const CheckKey& key) {
   if (s->running) {
     s->running->abandon();
     --inflight_;
+    metrics_.set_inflight(inflight_);
+    loop_.defer([this] { start_queued(); });  // its place in max_inflight is free now
   }
   for (auto* sink : sinks_) sink->on_removed(key);
+  bool last_of_check = std::none_of(slots_.begin(), slots_.end(),
+                                    [&](const auto& kv) { return kv.first.check == key.check; });
+  if (last_of_check) metrics_.forget_check(key.check);
   // Never destroy a probe inside its own callback (DESIGN §10.6): later, on the loop.
   loop_.defer([s = std::shared_ptr<Slot>(std::move(s))] {});
 }

@@ -4,6 +4,8 @@
 #include "probes/http/http_probe.h"
 #include "probes/http/http_spec.h"
 #include "probes/probe.h"
+#include "probes/tcp/conversation.h"
+#include "probes/tcp/tcp_spec.h"
 
 namespace probed::probes {
 
@@ -11,8 +13,8 @@ const std::vector<ProbeType>& probe_types() {
   static const std::vector<ProbeType> types = {
       {{"http", &parse_http, &check_http_target}, &make_http_probe, true},
       {{"dns", nullptr, nullptr}, nullptr, false},
-      {{"tcp", nullptr, nullptr}, nullptr, true},
-      {{"tls", nullptr, nullptr}, nullptr, true},
+      {{"tcp", &parse_tcp, &check_host_port}, &make_conversation_probe, true},
+      {{"tls", &parse_tls, &check_host_port}, &make_conversation_probe, true},
       {{"cert_file", nullptr, nullptr}, nullptr, true},
       {{"journey", nullptr, nullptr}, nullptr, true},
   };

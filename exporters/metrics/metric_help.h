@@ -23,7 +23,7 @@ inline std::string_view gauge_help(std::string_view name) {
       {kHttpVersion, "HTTP version of the last response"},
       {kHttpDuration, "Duration of each phase of the last run (summed over redirects), in seconds"},
       {kSslEarliestExpiry, "Earliest not-after of the served certificate chain, unix time"},
-      {kSslLastChainExpiry, "Earliest not-after in the verified chain, unix time"},
+      {kSslLastChainExpiry, "Earliest not-after of the last chain seen, unix time"},
       {kSslLastChainInfo, "Leaf certificate of the last chain seen"},
       {kTlsVersionInfo, "TLS version of the last connection"},
       {kCertFileNotAfter, "Not-after of each certificate in a file, unix time"},

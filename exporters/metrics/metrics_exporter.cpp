@@ -12,8 +12,8 @@ namespace probed::exporters {
 config::Labels series_labels(const config::CheckConfig& check, const config::Target& target,
                              const std::string& location) {
   std::map<std::string, std::string> m;
-  for (const auto& [k, v] : check.labels) m[k] = v;
-  for (const auto& [k, v] : target.labels) m[k] = v;
+  for (const auto& [k, v] : check.labels) m[k] = base::redact(v);
+  for (const auto& [k, v] : target.labels) m[k] = base::redact(v);
   m[std::string(names::kCheck)] = check.name;
   m[std::string(names::kType)] = check.type;
   // A target with a secret in it (a token in a query string) is masked in the label.
@@ -74,9 +74,8 @@ MetricsExporter::Slot& MetricsExporter::slot_for(const config::CheckConfig& chec
   if (it != slots_.end()) return it->second;
   Slot s;
   for (const auto& [k, v] : series_labels(check, target, location_)) s.labels[k] = v;
-  s.success = &success_.Add(s.labels);
-  s.duration = &duration_.Add(s.labels);
-  s.last_run = &last_run_.Add(s.labels);
+  // probe_success and the other last-run gauges appear with the first result (as in
+  // blackbox): a 0 before any run would fire `probe_success == 0` alerts at start-up.
   s.runs = &runs_.Add(s.labels);
   for (auto reason : probes::all_failure_reasons()) {
     auto l = s.labels;
@@ -94,6 +93,11 @@ void MetricsExporter::on_added(const config::CheckConfig& check, const config::T
 void MetricsExporter::on_result(const config::CheckConfig& check, const config::Target& target,
                                 const probes::Result& r) {
   Slot& s = slot_for(check, target);
+  if (s.success == nullptr) {
+    s.success = &success_.Add(s.labels);
+    s.duration = &duration_.Add(s.labels);
+    s.last_run = &last_run_.Add(s.labels);
+  }
   double secs = base::to_seconds(r.duration);
   s.success->Set(r.success ? 1 : 0);
   s.duration->Set(secs);
@@ -149,9 +153,11 @@ void MetricsExporter::on_result(const config::CheckConfig& check, const config::
 }
 
 void MetricsExporter::remove_slot(Slot& s) {
-  success_.Remove(s.success);
-  duration_.Remove(s.duration);
-  last_run_.Remove(s.last_run);
+  if (s.success != nullptr) {
+    success_.Remove(s.success);
+    duration_.Remove(s.duration);
+    last_run_.Remove(s.last_run);
+  }
   runs_.Remove(s.runs);
   for (auto& [reason, c] : s.failures) failures_.Remove(c);
   latency_.Remove(s.latency);

@@ -84,6 +84,7 @@ void HttpProbe::start(Run& run) {
   ++gen_;
   run_ = &run;
   pinned_proxy_.clear();
+  transfer_.reset_outcome();
   tls_version_.clear();
   chain_verified_.clear();
   result_ = Result{};
@@ -93,6 +94,7 @@ void HttpProbe::start(Run& run) {
   dns_time_ = Duration::zero();
   auto url = parse_url(target_);
   original_host_ = url ? url->host : "";
+  original_origin_ = url ? url->scheme + "://" + url->host + ":" + url->port : "";
   begin_hop(target_);
 }
 
@@ -103,7 +105,10 @@ std::string HttpProbe::where() const {
 
 void HttpProbe::begin_hop(const std::string& url_text) {
   auto url = parse_url(url_text);
-  if (!url) return finish_deferred(FailureReason::Error, url.error());
+  if (!url) {
+    return finish_deferred(redirects_ > 0 ? FailureReason::Status : FailureReason::Error,
+                           redirects_ > 0 ? "redirect to an invalid URL: " + url.error() : url.error());
+  }
   if (url->scheme != "http" && url->scheme != "https") {
     return finish_deferred(FailureReason::Status,
                            "redirect to " + url_text + " refused: only http and https are followed");
@@ -184,7 +189,9 @@ void HttpProbe::send(const Url& url, const std::string& address) {
   req.method = method_;
   req.send_body = method_ != "GET" && method_ != "HEAD";
   req.send_body = req.send_body || (!spec_->body.empty() && redirects_ == 0);
-  req.send_auth = url.host == original_host_;
+  // Credentials and secret-bearing headers go only to the origin of the target (scheme, host
+  // and port), as browsers do on redirects.
+  req.send_auth = url.scheme + "://" + url.host + ":" + url.port == original_origin_;
   req.url = url.full;
   std::string pin_host = url.host;
   // tls_server_name: connect to the target's address but present (and verify) this name.
@@ -198,7 +205,8 @@ void HttpProbe::send(const Url& url, const std::string& address) {
     curl_free(rewritten);
     curl_url_cleanup(u);
     pin_host = spec_->tls.server_name;
-    req.host_header = "Host: " + url.host;
+    bool default_port = (url.port == "443");
+    req.host_header = "Host: " + url.host + (default_port ? "" : ":" + url.port);
     if (address.empty() && url.ip_literal) {
       std::string bare = url.host;
       if (bare.front() == '[') bare = bare.substr(1, bare.size() - 2);
@@ -247,28 +255,48 @@ void HttpProbe::on_transfer_done() {
   finish_success(o);
 }
 
+std::string HttpProbe::resolve_location(const std::string& location) const {
+  // Against the URL we asked for (not curl's view of it: the host may have been rewritten
+  // for tls_server_name, and curl would carry basic-auth credentials into the result).
+  CURLU* u = curl_url();
+  std::string out;
+  if (curl_url_set(u, CURLUPART_URL, current_.c_str(), 0) == CURLUE_OK &&
+      curl_url_set(u, CURLUPART_URL, location.c_str(), CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK) {
+    curl_url_set(u, CURLUPART_USER, nullptr, 0);
+    curl_url_set(u, CURLUPART_PASSWORD, nullptr, 0);
+    char* full = nullptr;
+    if (curl_url_get(u, CURLUPART_URL, &full, 0) == CURLUE_OK) out = full;
+    curl_free(full);
+  }
+  curl_url_cleanup(u);
+  return out.empty() ? location : out;
+}
+
 bool HttpProbe::follow_redirect(const HopOutcome& o) {
   long s = o.response.status;
-  if (!spec_->follow_redirects || s < 300 || s > 399 || s == 304 || o.redirect_url.empty()) {
+  const std::string* location = o.response.header("Location");
+  if (!spec_->follow_redirects || s < 300 || s > 399 || s == 304 || location == nullptr ||
+      location->empty()) {
     return false;
   }
+  const std::string next_url = resolve_location(*location);
   if (redirects_ >= spec_->max_redirects) {
     finish(FailureReason::Status, "too many redirects (max_redirects " +
                                       std::to_string(spec_->max_redirects) + ")");
     return true;
   }
-  auto next = parse_url(o.redirect_url);
+  auto next = parse_url(next_url);
   if (next && visited_.count(next->full) != 0) {
     finish(FailureReason::Status, "redirect loop: " + next->full + " was already visited");
     return true;
   }
   ++redirects_;
-  run_->trace("redirect " + std::to_string(s) + " -> " + o.redirect_url);
+  run_->trace("redirect " + std::to_string(s) + " -> " + next_url);
   // Browsers' rule: 303 always, and 301/302 after a POST, become GET without a body.
   if ((s == 303 && method_ != "HEAD") || ((s == 301 || s == 302) && method_ == "POST")) {
     method_ = "GET";
   }
-  begin_hop(o.redirect_url);
+  begin_hop(next_url);
   return true;
 }
 
@@ -279,7 +307,7 @@ void HttpProbe::fail_transfer(const HopOutcome& o) {
                   "out of file descriptors (" + std::string(std::strerror(o.os_errno)) +
                       "): raise LimitNOFILE or lower max_inflight");
   }
-  if (o.verify_error != 0 && o.verify_error != X509_V_OK) {
+  if (o.verify_error != X509_V_OK && !spec_->tls.insecure_skip_verify) {
     const CertInfo* c = o.verify_error_cert ? &*o.verify_error_cert : nullptr;
     return finish(is_expired_error(o.verify_error) ? FailureReason::CertExpired : FailureReason::Tls,
                   describe_verify_error(o.verify_error, c));

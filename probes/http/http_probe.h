@@ -34,6 +34,7 @@ class HttpProbe : public Probe {
   void send(const Url& url, const std::string& address);
   void on_transfer_done();
   bool follow_redirect(const HopOutcome& o);
+  std::string resolve_location(const std::string& location) const;
   void fail_transfer(const HopOutcome& o);
   void finish_success(const HopOutcome& o);
   void add_hop_phases(const HopOutcome& o);
@@ -55,6 +56,7 @@ class HttpProbe : public Probe {
   Result result_;
   std::string method_;
   std::string original_host_;
+  std::string original_origin_;
   std::set<std::string> visited_;
   int redirects_ = 0;
   Duration dns_time_{};

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "config/secrets.h"
+#include "daemon/base/redact.h"
 
 namespace probed::probes {
 namespace {
@@ -24,6 +25,7 @@ void read_auth(config::TableReader& t, HttpSpec& s) {
     std::string password;
     if (pw) {
       password = *pw;
+      base::register_secret(password);
     } else if (pw_file) {
       auto content = config::read_secret_file(*pw_file, t.base_dir());
       if (!content) a->error_at("password_file", content.error());

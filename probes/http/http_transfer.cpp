@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "daemon/base/redact.h"
 #include "probes/tls_inspect.h"
 
 namespace probed::probes {
@@ -87,7 +88,12 @@ void HttpTransfer::configure(const HopRequest& req, Duration budget) {
   }
   headers_ = curl_slist_append(headers_, "Expect:");  // no 100-continue round trip
   for (const auto& [k, v] : spec_.headers) {
-    if (!req.send_auth && strcasecmp(k.c_str(), "Authorization") == 0) continue;
+    if (!req.send_auth && (strcasecmp(k.c_str(), "Authorization") == 0 ||
+                           strcasecmp(k.c_str(), "Cookie") == 0 ||
+                           strcasecmp(k.c_str(), "Proxy-Authorization") == 0 ||
+                           base::redact(v) != v)) {
+      continue;
+    }
     headers_ = curl_slist_append(headers_, (k + ": " + v).c_str());
   }
   if (!req.host_header.empty()) headers_ = curl_slist_append(headers_, req.host_header.c_str());
@@ -134,6 +140,7 @@ void HttpTransfer::configure(const HopRequest& req, Duration budget) {
   // Only the configured proxy: an http_proxy in the daemon's environment must not change what
   // a check measures ("" disables curl's environment lookup).
   curl_easy_setopt(e, CURLOPT_PROXY, spec_.proxy.c_str());
+  curl_easy_setopt(e, CURLOPT_NOPROXY, "");  // and no_proxy from the environment neither
   want_body_ = spec_.assertions.needs_body();
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &HttpTransfer::on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, this);

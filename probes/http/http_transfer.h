@@ -61,6 +61,7 @@ class HttpTransfer {
   base::Expected<void> start(const HopRequest& req, Duration budget, DoneFn done);
   void cancel();
   HopOutcome& outcome() { return out_; }
+  void reset_outcome() { out_ = HopOutcome{}; }
   bool active() const { return active_; }
   // Where an active transfer is: "connect", "tls handshake", "waiting for response",
   // "reading headers", "reading body".
