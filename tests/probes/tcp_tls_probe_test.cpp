@@ -1,0 +1,186 @@
+// The tcp and tls probes against a real nginx (TLS with a PKI made at test time) and the
+// fault server: connects, send/expect conversations, handshakes and every certificate
+// failure, each passing case with a failing twin.
+#include <catch2/catch.hpp>
+
+#include "config/loader.h"
+#include "probes/metric_names.h"
+#include "probes/probe.h"
+#include "tests/harness/fault_server.h"
+#include "tests/harness/nginx.h"
+#include "tests/harness/pki.h"
+#include "tests/harness/ports.h"
+#include "tests/probes/probe_runner.h"
+
+using namespace probed;
+using namespace probed::testing;
+using probes::FailureReason;
+
+namespace {
+
+struct TlsEnv {
+  TempDir dir{"probed-tls-test"};
+  Pki pki{dir.path() + "/pki"};
+  StandardCerts certs = make_standard_certs(pki);
+  Nginx nginx{servers()};
+
+  std::vector<NginxServer> servers() {
+    auto tls = [&](const std::string& name, const IssuedCert& c) {
+      NginxServer s;
+      s.name = name;
+      s.tls = true;
+      s.cert_chain_path = c.chain_path;
+      s.key_path = c.key_path;
+      return s;
+    };
+    NginxServer plain;
+    plain.name = "plain";
+    auto tls10 = tls("tls10", certs.valid);
+    tls10.ssl_protocols = "TLSv1";
+    return {plain, tls("valid", certs.valid), tls("expired", certs.expired),
+            tls("notyet", certs.not_yet_valid), tls("wronghost", certs.wrong_host),
+            tls("selfsigned", certs.self_signed), tls("interm", certs.intermediate_expiring_first),
+            tls10};
+  }
+  std::string at(const std::string& server) { return "localhost:" + std::to_string(nginx.port(server)); }
+  std::string ca() { return "tls_ca_file = \"" + pki.ca_path() + "\"\n"; }
+};
+
+TlsEnv& env() {
+  static TlsEnv e;
+  return e;
+}
+
+std::string check(const std::string& type, const std::string& target, const std::string& body = "") {
+  return "[[checks]]\nname = \"t\"\ntype = \"" + type + "\"\ntargets = [\"" + target +
+         "\"]\ntimeout = \"2s\"\n[checks." + type + "]\n" + body;
+}
+
+ProbeRun run(const std::string& toml) {
+  auto r = run_check(toml);
+  INFO(r.trace);
+  CHECK(r.max_loop_gap < slack(std::chrono::milliseconds(50)));
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("tcp: connect succeeds to a listener and fails with reason=connect when refused", "[probe][tcp]") {
+  auto ok = run(check("tcp", env().at("plain")));
+  CHECK(ok.result.success);
+  auto refused = run(check("tcp", "127.0.0.1:" + std::to_string(free_port())));
+  CHECK(refused.result.reason == FailureReason::Connect);
+  CHECK_THAT(refused.result.message, Catch::Contains("Connection refused"));
+}
+
+TEST_CASE("tcp: a server-first conversation matches the banner", "[probe][tcp]") {
+  FaultSpec spec;
+  spec.mode = FaultMode::Script;
+  spec.response = "220 probe.test ESMTP ready\r\n";
+  spec.wait_for_request = false;
+  FaultServer banner(spec);
+  const std::string target = "127.0.0.1:" + std::to_string(banner.port());
+  CHECK(run(check("tcp", target, "expect = [\"^220 \"]\n")).result.success);
+  auto twin = run(check("tcp", target, "expect = [\"^554 \"]\n"));
+  CHECK(twin.result.reason == FailureReason::Expect);
+  CHECK_THAT(twin.result.message, Catch::Contains("220 probe.test"));
+}
+
+TEST_CASE("tcp: a client-first conversation sends, then expects", "[probe][tcp]") {
+  const std::string send = "send = \"GET /healthz HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n\"\n";
+  auto ok = run(check("tcp", env().at("plain"), send + "expect = [\"^HTTP/1.1 200\"]\n"));
+  CHECK(ok.result.success);
+  auto twin = run(check("tcp", env().at("plain"), send + "expect = [\"^HTTP/1.1 404\"]\n"));
+  CHECK(twin.result.reason == FailureReason::Expect);
+}
+
+TEST_CASE("tcp: an expect never matched ends at the deadline with reason=timeout", "[probe][tcp]") {
+  FaultServer silent({FaultMode::AcceptSilent});
+  auto r = run(check("tcp", "127.0.0.1:" + std::to_string(silent.port()), "send = \"hi\\n\"\nexpect = [\"^never\"]\n"));
+  CHECK(r.result.reason == FailureReason::Timeout);
+  CHECK_THAT(r.result.message, Catch::Contains("expect /^never/"));
+  CHECK(r.elapsed < slack(std::chrono::milliseconds(2200)));
+}
+
+TEST_CASE("tcp: tls = true does the handshake after connect", "[probe][tcp][tls]") {
+  auto ok = run(check("tcp", env().at("valid"), "tls = true\n" + env().ca()));
+  CHECK(ok.result.success);
+  CHECK_FALSE(ok.result.chain.empty());
+  auto twin = run(check("tcp", env().at("valid"), "tls = true\n"));
+  CHECK(twin.result.reason == FailureReason::Tls);
+}
+
+TEST_CASE("tls: a valid chain verifies and the whole served chain is reported", "[probe][tls]") {
+  auto r = run(check("tls", env().at("valid"), env().ca()));
+  CHECK(r.result.success);
+  REQUIRE(r.result.chain.size() == 2);
+  CHECK_THAT(r.result.chain[0].subject, Catch::Contains("CN=localhost"));
+  bool version = false;
+  for (const auto& s : r.result.samples) version |= s.name == names::kTlsVersionInfo;
+  CHECK(version);
+}
+
+TEST_CASE("tls: certificate failures get their reason, and the chain is still reported", "[probe][tls]") {
+  auto expired = run(check("tls", env().at("expired"), env().ca()));
+  CHECK(expired.result.reason == FailureReason::CertExpired);
+  CHECK_THAT(expired.result.message, Catch::Contains("certificate has expired"));
+  CHECK_FALSE(expired.result.chain.empty());
+  auto notyet = run(check("tls", env().at("notyet"), env().ca()));
+  CHECK(notyet.result.reason == FailureReason::Tls);
+  CHECK_THAT(notyet.result.message, Catch::Contains("not yet valid"));
+  auto wrong = run(check("tls", env().at("wronghost"), env().ca()));
+  CHECK(wrong.result.reason == FailureReason::Tls);
+  CHECK_THAT(wrong.result.message, Catch::Contains("wrong.example.test"));
+  auto self = run(check("tls", env().at("selfsigned"), env().ca()));
+  CHECK(self.result.reason == FailureReason::Tls);
+  CHECK_THAT(self.result.message, Catch::Contains("self-signed"));
+  auto unknown = run(check("tls", env().at("valid")));
+  CHECK(unknown.result.reason == FailureReason::Tls);
+  auto insecure = run(check("tls", env().at("selfsigned"), "insecure_skip_verify = true\n"));
+  CHECK(insecure.result.success);
+  CHECK_FALSE(insecure.result.chain.empty());
+}
+
+TEST_CASE("tls: tls_server_name chooses the verified name", "[probe][tls]") {
+  const std::string target = "127.0.0.1:" + std::to_string(env().nginx.port("wronghost"));
+  CHECK(run(check("tls", target, env().ca() + "tls_server_name = \"wrong.example.test\"\n")).result.success);
+  CHECK(run(check("tls", target, env().ca())).result.reason == FailureReason::Tls);
+}
+
+TEST_CASE("tls: an intermediate expiring first sets the earliest expiry", "[probe][tls]") {
+  auto r = run(check("tls", env().at("interm"), env().ca()));
+  CHECK(r.result.success);
+  REQUIRE(r.result.chain.size() == 2);
+  CHECK(r.result.chain[1].not_after < r.result.chain[0].not_after);
+  CHECK(probes::days_left(r.result.chain[1], base::unix_now()) < 2.1);
+}
+
+TEST_CASE("tls: a TLS 1.0-only server is refused (minimum TLS 1.2)", "[probe][tls]") {
+  auto r = run(check("tls", env().at("tls10"), env().ca()));
+  CHECK(r.result.reason == FailureReason::Tls);
+  CHECK(run(check("tls", env().at("valid"), env().ca())).result.success);
+}
+
+TEST_CASE("tls: a server that never sends ServerHello times out at the deadline", "[probe][tls]") {
+  FaultServer silent({FaultMode::AcceptSilent});
+  auto r = run(check("tls", "localhost:" + std::to_string(silent.port())));
+  CHECK(r.result.reason == FailureReason::Timeout);
+  CHECK_THAT(r.result.message, Catch::Contains("tls handshake"));
+  CHECK(r.elapsed >= std::chrono::milliseconds(1950));
+  CHECK(r.elapsed < slack(std::chrono::milliseconds(2200)));
+}
+
+TEST_CASE("tcp/tls: config errors name their position", "[config][tcp]") {
+  auto bad = [](const std::string& toml) {
+    return config::load_config_text(toml, "t.toml", "/tmp", probes::config_probe_types());
+  };
+  auto r1 = bad(check("tcp", "127.0.0.1:25", "send = [\"a\", \"b\"]\nexpect = [\"x\"]\n"));
+  REQUIRE_FALSE(r1.ok());
+  CHECK(r1.diags.sorted()[0].pos.line == 8);
+  auto r2 = bad(check("tls", "example.test", ""));
+  REQUIRE_FALSE(r2.ok());
+  CHECK_THAT(r2.diags.sorted()[0].message, Catch::Contains("must be HOST:PORT"));
+  auto r3 = bad(check("tls", "example.test:443", "starttls = \"smtps\"\n"));
+  REQUIRE_FALSE(r3.ok());
+  CHECK_THAT(r3.diags.sorted()[0].message, Catch::Contains("'starttls' must be one of"));
+}
