@@ -269,6 +269,7 @@ def record(out, kind, *kv):
         "cpu_per_1000": (cpu_user + cpu_sys) / (probes_log / 1000.0) if probes_log > 0 else None,
         "rss_max_mb": num("rss_max_kb") / 1024.0,
         "rss_end_mb": num("rss_end_kb") / 1024.0,
+        "rss_start_mb": num("rss_start_kb") / 1024.0,
     }
     # CPU per thread group over the window: the main thread ("loop" for probed, whose
     # event loop runs there) and the other threads grouped by name.
@@ -294,6 +295,7 @@ def record(out, kind, *kv):
         r["scrape_max_s"] = num("scrape_max_s")
         r["scrape_mb"] = num("scrape_bytes") / 1e6
         r["scrapes"] = int(a["scrapes"])
+        r["rss_ready_mb"] = num("rss_ready_kb") / 1024.0
     else:
         d = json.load(open(a["driver"]))
         r["driver"] = d
@@ -380,6 +382,13 @@ def report(path):
         if r.get("cpu_threads"):
             parts = ", ".join(f"{k} {v:.2f} s" for k, v in r["cpu_threads"].items() if v > 0)
             print(f"- {name} CPU by thread over the window: {parts}")
+        if r["kind"] == "probed":
+            print(f"- {name} RSS: {r['rss_ready_mb']:.1f} MB when /-/ready answered, "
+                  f"{r['rss_start_mb']:.1f} MB after warm-up (window start, no scrape yet), "
+                  f"{r['rss_max_mb']:.1f} MB max, {r['rss_end_mb']:.1f} MB at end "
+                  f"({r['scrapes']} scrapes of {r['scrape_mb']:.1f} MB in the window)")
+        else:
+            print(f"- {name} RSS: {r['rss_start_mb']:.1f} MB at window start, {r['rss_max_mb']:.1f} MB max")
         if r["kind"] == "probed":
             b = r.get("lag_buckets_delta", {})
             print(f"- {name} schedule-lag histogram delta (le: count): "

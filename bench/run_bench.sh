@@ -57,6 +57,7 @@ NOFILE=65536
 ulimit -n "$NOFILE" || die "cannot raise ulimit -n to $NOFILE"
 
 CLK_TCK="$(getconf CLK_TCK)"
+LOADAVG_START="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ------------------------------------------------------------------ cleanup
 TMP="$(mktemp -d /tmp/probed-bench.XXXXXX)"
@@ -144,7 +145,8 @@ measure() {
   thread_ticks "$pid" >"$TMP/threads0.txt"
   read -r M_U0 M_S0 < <(cpu_ticks "$pid")
   M_T0=$(now_us)
-  M_RSSMAX=$(rss_kb "$pid")
+  M_RSS0=$(rss_kb "$pid")
+  M_RSSMAX=$M_RSS0
   end=$((M_T0 + WINDOW * 1000000))
   next_scrape=$M_T0
   next_sample=$((M_T0 + SAMPLE_INTERVAL * 1000000))
@@ -243,6 +245,7 @@ for N in $N_LIST; do
   PIDS+=("$PID")
   wait_http "http://127.0.0.1:$PORT/-/ready" "$PID" 60 ||
     { tail -20 "$RUN/probed.log" >&2; die "probed (N=$N) did not become ready on 127.0.0.1:$PORT"; }
+  RSS_READY=$(rss_kb "$PID")
   log "probed N=$N pid $PID on 127.0.0.1:$PORT; warming up ${WARMUP}s"
   sleep "$WARMUP"
   kill -0 "$PID" 2>/dev/null || { tail -20 "$RUN/probed.log" >&2; die "probed (N=$N) died during warm-up"; }
@@ -253,7 +256,7 @@ for N in $N_LIST; do
     t0_us="$M_T0" t1_us="$M_T1" u0="$M_U0" s0="$M_S0" u1="$M_U1" s1="$M_S1" \
     ng0="$M_NG0" ng1="$M_NG1" log0="$M_LOG0" log1="$M_LOG1" rss_max_kb="$M_RSSMAX" \
     rss_end_kb="$M_RSSEND" scrape_max_s="$M_SCRAPE_MAX" scrape_bytes="$M_SCRAPE_BYTES" \
-    scrapes="$M_SCRAPES" delta="$RUN/delta.json" \
+    scrapes="$M_SCRAPES" delta="$RUN/delta.json" rss_ready_kb="$RSS_READY" rss_start_kb="$M_RSS0" \
     pid="$PID" threads0="$TMP/threads0.txt" threads1="$TMP/threads1.txt"
   if [[ "$N" == 1000 ]]; then
     RATE_1000=$(tail -1 "$RESULTS" | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["rate_log"]))')
@@ -299,7 +302,7 @@ EOF
   python3 "$HELPER" record "$RESULTS" blackbox clk_tck="$CLK_TCK" \
     t0_us="$M_T0" t1_us="$M_T1" u0="$M_U0" s0="$M_S0" u1="$M_U1" s1="$M_S1" \
     ng0="$M_NG0" ng1="$M_NG1" log0="$M_LOG0" log1="$M_LOG1" rss_max_kb="$M_RSSMAX" \
-    rss_end_kb="$M_RSSEND" rate_target="$RATE" ntargets="$BB_TARGETS" driver="$BB_DIR/driver.json" \
+    rss_end_kb="$M_RSSEND" rss_start_kb="$M_RSS0" rate_target="$RATE" ntargets="$BB_TARGETS" driver="$BB_DIR/driver.json" \
     pid="$BB_PID" threads0="$TMP/threads0.txt" threads1="$TMP/threads1.txt"
   stop_pid "$BB_PID"
   log "blackbox_exporter done"
@@ -312,9 +315,12 @@ echo
 echo "- command: \`$ENVLINE $CMDLINE\`"
 echo "- date: $(date -u '+%Y-%m-%dT%H:%M:%SZ')"
 echo "- machine: nproc=$(nproc), kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
-echo "- probed: $("$PROBED" version 2>&1 | head -1) (git $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?'), $PROBED)"
+GIT_DESC="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')"
+[[ -n "$(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null)" ]] && GIT_DESC="$GIT_DESC+dirty"
+echo "- probed: $("$PROBED" version 2>&1 | head -1), binary $PROBED built $(date -u -r "$PROBED" '+%Y-%m-%dT%H:%M:%SZ'); repo HEAD now $GIT_DESC (the binary may predate it)"
 [[ "$SKIP_BLACKBOX" != 1 ]] && echo "- blackbox_exporter: $("$BLACKBOX" --version 2>&1 | head -1)"
 echo "- nginx: $(nginx -v 2>&1 | sed 's/^nginx version: //'), 1 worker, keepalive_timeout 0; error-log alerts/errors: $NGINX_ERRS"
+echo "- load average at start: $LOADAVG_START, at end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine adds noise)"
 echo "- window ${WINDOW}s after ${WARMUP}s warm-up; /metrics scraped every ${SCRAPE_INTERVAL}s inside the window; CLK_TCK=$CLK_TCK; ulimit -n $NOFILE"
 echo
 python3 "$HELPER" report "$RESULTS" | tee "$TMP/report.md"

@@ -45,7 +45,7 @@ class Daemon {
   Daemon(io::Loop& loop, io::CurlMulti& curl, std::string path)
       : loop_(loop),
         ares_(loop),
-        services_{loop, curl, ares_},
+        services_{loop, curl, ares_, &worker_},
         daemon_metrics_(registry_),
         scheduler_(loop, services_, daemon_metrics_),
         path_(std::move(path)) {}

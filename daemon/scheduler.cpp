@@ -23,7 +23,10 @@ base::Duration first_run_offset(const CheckKey& key, base::Duration interval) {
   std::string k = key.check;
   k.push_back('\0');
   k += key.target;
-  auto n = static_cast<uint64_t>(interval.count());
+  // Spread over the interval, but over at most a minute: an hourly check should not wait up
+  // to an hour for its first result after a start.
+  auto window = std::min<base::Duration>(interval, std::chrono::minutes(1));
+  auto n = static_cast<uint64_t>(window.count());
   return base::Duration(n == 0 ? 0 : static_cast<int64_t>(stable_hash(k) % n));
 }
 

@@ -6,7 +6,8 @@
 // a 10 s interval start about one per millisecond instead of all at once. Example: interval
 // 10s, hash % 10'000'000'000 ns = 3'141'592'653 -> first run 3.14 s after start, then every 10 s
 // on that phase: 13.14 s, 23.14 s, ... Runs are planned on that grid, never from the last
-// finish, so a slow run does not make the schedule drift.
+// finish, so a slow run does not make the schedule drift. Intervals over a minute spread
+// their first runs over the first minute only.
 #pragma once
 
 #include <deque>

@@ -47,6 +47,7 @@ inline constexpr std::string_view kDnsAnswerRrs = "probe_dns_answer_rrs";
 inline constexpr std::string_view kDnsAuthorityRrs = "probe_dns_authority_rrs";
 inline constexpr std::string_view kDnsAdditionalRrs = "probe_dns_additional_rrs";
 inline constexpr std::string_view kDnsRcode = "probe_dns_rcode";
+inline constexpr std::string_view kDnsSerial = "probe_dns_serial";  // SOA queries, as blackbox
 
 // Journeys.
 inline constexpr std::string_view kJourneyStepSuccess = "probe_journey_step_success";

@@ -13,6 +13,7 @@
 #include "daemon/io/ares_channel.h"
 #include "daemon/io/curl_multi.h"
 #include "daemon/io/loop.h"
+#include "daemon/io/worker.h"
 #include "probes/result.h"
 
 namespace probed::probes {
@@ -24,6 +25,7 @@ struct Services {
   io::Loop& loop;
   io::CurlMulti& curl;
   io::AresPool& ares;
+  io::Worker* worker = nullptr;  // blocking file reads (cert_file); replies with loop.post
 };
 
 class Run;

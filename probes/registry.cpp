@@ -1,6 +1,7 @@
 // THE list of probe types, one row each (DESIGN §3). Adding a type adds one row here; a row
 // without parse/make is a type the config schema knows but this version does not build yet,
 // so a config using it gets a clear "not supported yet" error instead of being ignored.
+#include "probes/cert_file/cert_file_probe.h"
 #include "probes/http/http_probe.h"
 #include "probes/http/http_spec.h"
 #include "probes/probe.h"
@@ -15,7 +16,7 @@ const std::vector<ProbeType>& probe_types() {
       {{"dns", nullptr, nullptr}, nullptr, false},
       {{"tcp", &parse_tcp, &check_host_port}, &make_conversation_probe, true},
       {{"tls", &parse_tls, &check_host_port}, &make_conversation_probe, true},
-      {{"cert_file", nullptr, nullptr}, nullptr, true},
+      {{"cert_file", &parse_cert_file, &check_cert_file_target}, &make_cert_file_probe, true},
       {{"journey", nullptr, nullptr}, nullptr, true},
   };
   return types;

@@ -94,7 +94,8 @@ int probe_once(const ProbeOptions& o) {
     return 2;
   }
   io::AresPool ares(**loop);
-  probes::Services services{**loop, **curl, ares};
+  io::Worker worker;
+  probes::Services services{**loop, **curl, ares, &worker};
   const probes::ProbeType* type = probes::find_probe_type(check->type);
   bool all_ok = true;
   for (const auto& target : check->targets) {

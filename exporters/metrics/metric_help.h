@@ -31,6 +31,7 @@ inline std::string_view gauge_help(std::string_view name) {
       {kDnsAuthorityRrs, "Records in the authority section"},
       {kDnsAdditionalRrs, "Records in the additional section"},
       {kDnsRcode, "Response code of the last DNS answer"},
+      {kDnsSerial, "Serial of the zone from the SOA answer of the last DNS query"},
       {kJourneyStepSuccess, "Whether each journey step succeeded in the last run"},
       {kJourneyStepDuration, "Duration of each journey step in the last run, in seconds"},
   };

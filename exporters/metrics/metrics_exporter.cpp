@@ -120,7 +120,7 @@ void MetricsExporter::on_result(const config::CheckConfig& check, const config::
           base::to_seconds(p.duration));
     }
   }
-  if (!r.chain.empty()) {
+  if (!r.chain.empty() && check.type != "cert_file") {
     // Exported even when verification failed: that is when ops need them most (SPEC §3).
     double earliest = std::numeric_limits<double>::max();
     for (const auto& c : r.chain) earliest = std::min(earliest, static_cast<double>(c.not_after));

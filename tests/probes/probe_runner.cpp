@@ -29,7 +29,8 @@ ProbeRun run_check(const std::string& toml) {
   auto curl = io::CurlMulti::create(**loop);
   REQUIRE(curl.has_value());
   io::AresPool ares(**loop);
-  probes::Services services{**loop, **curl, ares};
+  io::Worker worker;
+  probes::Services services{**loop, **curl, ares, &worker};
   const auto* type = probes::find_probe_type(check.type);
   REQUIRE(type != nullptr);
   auto probe = type->make(check, check.targets.front(), services);
