@@ -51,14 +51,15 @@ class Daemon {
         path_(std::move(path)) {}
 
   int run(std::shared_ptr<const config::Config> cfg) {
-    exporter_ = std::make_unique<exporters::MetricsExporter>(registry_, cfg->daemon.location);
+    exporter_ = std::make_unique<exporters::MetricsExporter>(cfg->daemon.location);
     scheduler_.add_sink(exporter_.get());
     scheduler_.on_added([this](const config::CheckConfig& c, const config::Target& t) {
       exporter_->on_added(c, t);
     });
     HttpHandlers h;
-    h.metrics = [this] {
-      return prometheus::TextSerializer().Serialize(registry_.Collect());
+    h.metrics = [this](std::ostream& out) {
+      exporters::write_families(out, registry_.Collect());  // the daemon's own few series
+      exporter_->write(out);
     };
     h.healthy = [this] {
       return base::Clock::now() - base::Clock::time_point(base::Duration(last_tick_.load())) <

@@ -3,6 +3,8 @@
 #include <CivetServer.h>
 
 #include <cstring>
+#include <ostream>
+#include <streambuf>
 
 namespace probed::daemon {
 namespace {
@@ -14,6 +16,35 @@ void send(mg_connection* conn, int status, const char* type, const std::string& 
             status, mg_get_response_code_text(conn, status), type, body.size());
   mg_write(conn, body.data(), body.size());
 }
+
+// Writes through to the connection in 64 KiB pieces, so a large /metrics is never held
+// whole in memory.
+class ConnectionBuf : public std::streambuf {
+ public:
+  explicit ConnectionBuf(mg_connection* c) : conn_(c) { setp(buf_, buf_ + sizeof buf_); }
+  ~ConnectionBuf() override { sync(); }
+
+ protected:
+  int_type overflow(int_type ch) override {
+    if (sync() != 0) return traits_type::eof();
+    if (!traits_type::eq_int_type(ch, traits_type::eof())) {
+      *pptr() = traits_type::to_char_type(ch);
+      pbump(1);
+    }
+    return traits_type::not_eof(ch);
+  }
+  int sync() override {
+    auto n = pptr() - pbase();
+    if (n > 0 && mg_write(conn_, pbase(), static_cast<size_t>(n)) != n) failed_ = true;
+    setp(buf_, buf_ + sizeof buf_);
+    return failed_ ? -1 : 0;
+  }
+
+ private:
+  mg_connection* conn_;
+  char buf_[64 * 1024];
+  bool failed_ = false;
+};
 
 class Handler : public CivetHandler {
  public:
@@ -64,7 +95,14 @@ base::Expected<std::unique_ptr<HttpServer>> HttpServer::start(const std::string&
     impl->server->addHandler(uri, impl->handlers.back().get());
   };
   add("/metrics", [impl](mg_connection* c, bool) {
-    send(c, 200, "text/plain; version=0.0.4; charset=utf-8", impl->h.metrics());
+    // Streamed: no Content-Length, the end of the body is the end of the connection.
+    mg_printf(c,
+              "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+              "Cache-Control: no-store\r\nConnection: close\r\n\r\n");
+    ConnectionBuf buf(c);
+    std::ostream out(&buf);
+    impl->h.metrics(out);
+    out.flush();
   });
   add("/-/healthy", [impl](mg_connection* c, bool) {
     bool ok = impl->h.healthy();

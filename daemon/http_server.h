@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <ostream>
 #include <memory>
 #include <string>
 
@@ -15,7 +16,7 @@ class CivetServer;
 namespace probed::daemon {
 
 struct HttpHandlers {
-  std::function<std::string()> metrics;  // Prometheus text
+  std::function<void(std::ostream&)> metrics;  // writes the Prometheus text
   std::function<bool()> healthy;         // the loop turned recently
   std::function<bool()> ready;           // a config is loaded and running
   // Runs a reload and waits for it: {ok, errors as text}.

@@ -1,5 +1,7 @@
 #include "exporters/metrics/metrics_exporter.h"
 
+#include <prometheus/text_serializer.h>
+
 #include <algorithm>
 #include <limits>
 
@@ -8,6 +10,35 @@
 #include "probes/metric_names.h"
 
 namespace probed::exporters {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+MetricFamily family(std::string_view name, std::string help, MetricType type) {
+  MetricFamily f;
+  f.name = std::string(name);
+  f.help = std::move(help);
+  f.type = type;
+  return f;
+}
+
+// The series labels plus extra ones, kept sorted by name (as Prometheus shows them).
+std::vector<ClientMetric::Label> with_extra(const std::vector<ClientMetric::Label>& base,
+                                            const std::vector<ClientMetric::Label>& extra) {
+  std::vector<ClientMetric::Label> out;
+  out.reserve(base.size() + extra.size());
+  out = base;
+  for (const auto& l : extra) {
+    auto at = std::lower_bound(out.begin(), out.end(), l,
+                               [](const auto& a, const auto& b) { return a.name < b.name; });
+    out.insert(at, l);
+  }
+  return out;
+}
+
+}  // namespace
 
 config::Labels series_labels(const config::CheckConfig& check, const config::Target& target,
                              const std::string& location) {
@@ -22,50 +53,17 @@ config::Labels series_labels(const config::CheckConfig& check, const config::Tar
   return config::Labels(m.begin(), m.end());
 }
 
+void write_families(std::ostream& out, const std::vector<MetricFamily>& families) {
+  prometheus::TextSerializer().Serialize(out, families);
+}
+
 const std::vector<double>& MetricsExporter::latency_buckets() {
   static const std::vector<double> b = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
                                         1,     2.5,  5,     10,   20,  30};
   return b;
 }
 
-MetricsExporter::MetricsExporter(prometheus::Registry& registry, std::string location)
-    : registry_(registry),
-      location_(std::move(location)),
-      success_(prometheus::BuildGauge()
-                   .Name(std::string(names::kProbeSuccess))
-                   .Help(std::string(gauge_help(names::kProbeSuccess)))
-                   .Register(registry)),
-      duration_(prometheus::BuildGauge()
-                    .Name(std::string(names::kProbeDuration))
-                    .Help(std::string(gauge_help(names::kProbeDuration)))
-                    .Register(registry)),
-      last_run_(prometheus::BuildGauge()
-                    .Name(std::string(names::kProbeLastRun))
-                    .Help(std::string(gauge_help(names::kProbeLastRun)))
-                    .Register(registry)),
-      runs_(prometheus::BuildCounter()
-                .Name(std::string(names::kProbeRuns))
-                .Help("Completed runs of each check and target")
-                .Register(registry)),
-      failures_(prometheus::BuildCounter()
-                    .Name(std::string(names::kProbeFailures))
-                    .Help("Failed runs of each check and target, by reason")
-                    .Register(registry)),
-      latency_(prometheus::BuildHistogram()
-                   .Name(std::string(names::kProbeLatency))
-                   .Help("Duration of every run, in seconds")
-                   .Register(registry)) {}
-
-MetricsExporter::GaugeFamily& MetricsExporter::gauge_family(std::string_view name) {
-  auto it = gauges_.find(name);
-  if (it != gauges_.end()) return *it->second;
-  auto& fam = prometheus::BuildGauge()
-                  .Name(std::string(name))
-                  .Help(std::string(gauge_help(name)))
-                  .Register(registry_);
-  gauges_.emplace(std::string(name), &fam);
-  return fam;
-}
+MetricsExporter::MetricsExporter(std::string location) : location_(std::move(location)) {}
 
 MetricsExporter::Slot& MetricsExporter::slot_for(const config::CheckConfig& check,
                                                  const config::Target& target) {
@@ -73,102 +71,185 @@ MetricsExporter::Slot& MetricsExporter::slot_for(const config::CheckConfig& chec
   auto it = slots_.find(key);
   if (it != slots_.end()) return it->second;
   Slot s;
-  for (const auto& [k, v] : series_labels(check, target, location_)) s.labels[k] = v;
-  // probe_success and the other last-run gauges appear with the first result (as in
-  // blackbox): a 0 before any run would fire `probe_success == 0` alerts at start-up.
-  s.runs = &runs_.Add(s.labels);
-  for (auto reason : probes::all_failure_reasons()) {
-    auto l = s.labels;
-    l[std::string(names::kReason)] = std::string(probes::to_label(reason));
-    s.failures[std::string(probes::to_label(reason))] = &failures_.Add(l);
-  }
-  s.latency = &latency_.Add(s.labels, latency_buckets());
-  return slots_.emplace(key, std::move(s)).first->second;
+  auto labels = std::make_shared<Labels>();
+  for (auto& [k, v] : series_labels(check, target, location_)) labels->push_back({k, v});
+  s.labels = std::move(labels);
+  s.gauges = std::make_shared<const std::vector<Gauge>>();
+  s.failures.assign(probes::all_failure_reasons().size(), 0);
+  s.buckets.assign(latency_buckets().size() + 1, 0);
+  return slots_.emplace(std::move(key), std::move(s)).first->second;
 }
 
 void MetricsExporter::on_added(const config::CheckConfig& check, const config::Target& target) {
+  std::lock_guard lock(mu_);
   slot_for(check, target);
 }
 
 void MetricsExporter::on_result(const config::CheckConfig& check, const config::Target& target,
                                 const probes::Result& r) {
-  Slot& s = slot_for(check, target);
-  if (s.success == nullptr) {
-    s.success = &success_.Add(s.labels);
-    s.duration = &duration_.Add(s.labels);
-    s.last_run = &last_run_.Add(s.labels);
+  // Build the gauges outside the lock; the HTTP threads only wait for the swap.
+  std::vector<Gauge> gauges;
+  gauges.reserve(r.samples.size() + r.phases.size() + 3);
+  for (const auto& sample : r.samples) {
+    Labels extra;
+    for (const auto& [k, v] : sample.labels) extra.push_back({k, base::redact(v)});
+    gauges.push_back({sample.name, std::move(extra), sample.value});
   }
-  double secs = base::to_seconds(r.duration);
-  s.success->Set(r.success ? 1 : 0);
-  s.duration->Set(secs);
-  s.last_run->Set(base::unix_now());
-  s.runs->Increment();
-  if (!r.success) s.failures[std::string(probes::to_label(r.reason))]->Increment();
-  s.latency->Observe(secs);
-
-  // The gauges this run reports; any the previous run reported but this one does not go away.
-  std::map<std::pair<GaugeFamily*, prometheus::Labels>, double> now;
-  auto put = [&](std::string_view name, const config::Labels& extra, double v) {
-    auto l = s.labels;
-    for (const auto& [k, val] : extra) l[k] = base::redact(val);
-    now[{&gauge_family(name), std::move(l)}] = v;
-  };
-  for (const auto& sample : r.samples) put(sample.name, sample.labels, sample.value);
   if (check.type == "http" || check.type == "journey") {
     for (const auto& p : r.phases) {
-      put(names::kHttpDuration, {{std::string(names::kPhase), std::string(p.phase)}},
-          base::to_seconds(p.duration));
+      gauges.push_back({names::kHttpDuration, {{std::string(names::kPhase), std::string(p.phase)}},
+                        base::to_seconds(p.duration)});
     }
   }
   if (!r.chain.empty() && check.type != "cert_file") {
     // Exported even when verification failed: that is when ops need them most (SPEC §3).
     double earliest = std::numeric_limits<double>::max();
     for (const auto& c : r.chain) earliest = std::min(earliest, static_cast<double>(c.not_after));
-    put(names::kSslEarliestExpiry, {}, earliest);
-    put(names::kSslLastChainExpiry, {}, earliest);
+    gauges.push_back({names::kSslEarliestExpiry, {}, earliest});
+    gauges.push_back({names::kSslLastChainExpiry, {}, earliest});
     const auto& leaf = r.chain.front();
-    put(names::kSslLastChainInfo,
-        {{"fingerprint_sha256", leaf.fingerprint_sha256},
-         {"subject", leaf.subject},
-         {"issuer", leaf.issuer},
-         {"subjectalternative", leaf.sans},
-         {"serialnumber", leaf.serial}},
-        1);
+    gauges.push_back({names::kSslLastChainInfo,
+                      {{"fingerprint_sha256", leaf.fingerprint_sha256},
+                       {"issuer", leaf.issuer},
+                       {"serialnumber", leaf.serial},
+                       {"subject", leaf.subject},
+                       {"subjectalternative", leaf.sans}},
+                      1});
   }
-  for (auto it = s.dynamic.begin(); it != s.dynamic.end();) {
-    if (now.count(it->first) == 0) {
-      it->first.first->Remove(it->second);
-      it = s.dynamic.erase(it);
-    } else {
-      ++it;
-    }
+  double secs = base::to_seconds(r.duration);
+  const auto& bounds = latency_buckets();
+  size_t bucket = static_cast<size_t>(std::lower_bound(bounds.begin(), bounds.end(), secs) - bounds.begin());
+  std::lock_guard lock(mu_);
+  Slot& s = slot_for(check, target);
+  s.has_run = true;
+  s.success = r.success ? 1 : 0;
+  s.duration = secs;
+  s.last_run = base::unix_now();
+  s.runs += 1;
+  if (!r.success) {
+    const auto& all = probes::all_failure_reasons();
+    auto it = std::find(all.begin(), all.end(), r.reason);
+    if (it != all.end()) s.failures[static_cast<size_t>(it - all.begin())] += 1;
   }
-  for (auto& [key, v] : now) {
-    auto it = s.dynamic.find(key);
-    if (it == s.dynamic.end()) {
-      it = s.dynamic.emplace(key, &key.first->Add(key.second)).first;
-    }
-    it->second->Set(v);
-  }
-}
-
-void MetricsExporter::remove_slot(Slot& s) {
-  if (s.success != nullptr) {
-    success_.Remove(s.success);
-    duration_.Remove(s.duration);
-    last_run_.Remove(s.last_run);
-  }
-  runs_.Remove(s.runs);
-  for (auto& [reason, c] : s.failures) failures_.Remove(c);
-  latency_.Remove(s.latency);
-  for (auto& [key, g] : s.dynamic) key.first->Remove(g);
+  s.buckets[bucket] += 1;
+  s.count += 1;
+  s.sum += secs;
+  s.gauges = std::make_shared<const std::vector<Gauge>>(std::move(gauges));
 }
 
 void MetricsExporter::on_removed(const CheckKey& key) {
-  auto it = slots_.find(key);
-  if (it == slots_.end()) return;
-  remove_slot(it->second);
-  slots_.erase(it);
+  std::lock_guard lock(mu_);
+  slots_.erase(key);
+}
+
+MetricsExporter::Snapshot MetricsExporter::snapshot() const {
+  std::lock_guard lock(mu_);
+  Snapshot snap;
+  snap.reserve(slots_.size());
+  for (const auto& [key, s] : slots_) snap.push_back(s);
+  return snap;
+}
+
+MetricFamily MetricsExporter::build_fixed(const Snapshot& snap, Fixed which) {
+  using names::kProbeDuration, names::kProbeFailures, names::kProbeLastRun,
+      names::kProbeLatency, names::kProbeRuns, names::kProbeSuccess;
+  MetricFamily f;
+  switch (which) {
+    case Fixed::Success: f = family(kProbeSuccess, std::string(gauge_help(kProbeSuccess)), MetricType::Gauge); break;
+    case Fixed::Duration: f = family(kProbeDuration, std::string(gauge_help(kProbeDuration)), MetricType::Gauge); break;
+    case Fixed::LastRun: f = family(kProbeLastRun, std::string(gauge_help(kProbeLastRun)), MetricType::Gauge); break;
+    case Fixed::Runs: f = family(kProbeRuns, "Completed runs of each check and target", MetricType::Counter); break;
+    case Fixed::Failures: f = family(kProbeFailures, "Failed runs of each check and target, by reason", MetricType::Counter); break;
+    case Fixed::Latency: f = family(kProbeLatency, "Duration of every run, in seconds", MetricType::Histogram); break;
+  }
+  const auto& reasons = probes::all_failure_reasons();
+  const auto& bounds = latency_buckets();
+  for (const auto& s : snap) {
+    ClientMetric m;
+    m.label = *s.labels;
+    switch (which) {
+      case Fixed::Success:
+      case Fixed::Duration:
+      case Fixed::LastRun:
+        if (!s.has_run) continue;
+        m.gauge.value = which == Fixed::Success ? s.success : which == Fixed::Duration ? s.duration : s.last_run;
+        break;
+      case Fixed::Runs:
+        m.counter.value = s.runs;
+        break;
+      case Fixed::Failures:
+        for (size_t i = 0; i < reasons.size(); ++i) {
+          ClientMetric r;
+          r.label = with_extra(*s.labels, {{std::string(names::kReason), std::string(probes::to_label(reasons[i]))}});
+          r.counter.value = s.failures[i];
+          f.metric.push_back(std::move(r));
+        }
+        continue;
+      case Fixed::Latency: {
+        uint64_t cumulative = 0;
+        for (size_t i = 0; i < s.buckets.size(); ++i) {
+          cumulative += s.buckets[i];
+          double bound = i < bounds.size() ? bounds[i] : std::numeric_limits<double>::infinity();
+          m.histogram.bucket.push_back({cumulative, bound});
+        }
+        m.histogram.sample_count = s.count;
+        m.histogram.sample_sum = s.sum;
+        break;
+      }
+    }
+    f.metric.push_back(std::move(m));
+  }
+  return f;
+}
+
+std::vector<std::string_view> MetricsExporter::gauge_names(const Snapshot& snap) {
+  std::vector<std::string_view> out;
+  for (const auto& s : snap) {
+    for (const auto& g : *s.gauges) {
+      if (std::find(out.begin(), out.end(), g.name) == out.end()) out.push_back(g.name);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+MetricFamily MetricsExporter::build_gauges(const Snapshot& snap, std::string_view name) {
+  MetricFamily f = family(name, std::string(gauge_help(name)), MetricType::Gauge);
+  for (const auto& s : snap) {
+    for (const auto& g : *s.gauges) {
+      if (g.name != name) continue;
+      ClientMetric m;
+      m.label = with_extra(*s.labels, g.extra);
+      m.gauge.value = g.value;
+      f.metric.push_back(std::move(m));
+    }
+  }
+  return f;
+}
+
+namespace {
+constexpr std::array kFixedFamilies = {0, 1, 2, 3, 4, 5};
+}  // namespace
+
+void MetricsExporter::write(std::ostream& out) const {
+  // Built and written one family at a time, so a scrape holds one family's objects at most.
+  Snapshot snap = snapshot();
+  for (int i : kFixedFamilies) {
+    auto f = build_fixed(snap, static_cast<Fixed>(i));
+    if (!f.metric.empty()) write_families(out, {f});
+  }
+  for (auto name : gauge_names(snap)) write_families(out, {build_gauges(snap, name)});
+}
+
+std::vector<MetricFamily> MetricsExporter::collect() const {
+  Snapshot snap = snapshot();
+  std::vector<MetricFamily> out;
+  for (int i : kFixedFamilies) {
+    auto f = build_fixed(snap, static_cast<Fixed>(i));
+    if (!f.metric.empty()) out.push_back(std::move(f));
+  }
+  for (auto name : gauge_names(snap)) out.push_back(build_gauges(snap, name));
+  return out;
 }
 
 }  // namespace probed::exporters

@@ -79,7 +79,7 @@ double sample(const probes::Result& r, std::string_view name) {
 ProbeRun run(const std::string& toml) {
   auto r = run_check(toml);
   INFO(r.trace);
-  CHECK(r.max_loop_gap < slack(std::chrono::milliseconds(50)));
+  CHECK(r.max_loop_gap < slack(std::chrono::milliseconds(100)));  // issue 7: lag p99 < 100 ms
   return r;
 }
 
