@@ -373,6 +373,7 @@ void HttpProbe::finish_success(const HopOutcome& o) {
   }
   add_common_samples(o);
   if (result_.success) result_.message = "HTTP " + std::to_string(o.response.status);
+  transfer_.release();
   Run* run = run_;
   run_ = nullptr;
   run->finish(std::move(result_));
@@ -382,6 +383,7 @@ void HttpProbe::finish(FailureReason reason, std::string message) {
   if (run_ == nullptr) return;
   add_common_samples(transfer_.outcome());
   result_.fail_with(reason, std::move(message));
+  transfer_.release();
   Run* run = run_;
   run_ = nullptr;
   run->finish(std::move(result_));
@@ -415,7 +417,7 @@ void HttpProbe::cancel() {
   ++gen_;
   if (query_ != 0 && resolver_ != nullptr) resolver_->cancel(query_);
   query_ = 0;
-  transfer_.cancel();
+  transfer_.release();
   run_ = nullptr;
 }
 

@@ -22,6 +22,12 @@ HttpTransfer::~HttpTransfer() {
   if (easy_ != nullptr) curl_easy_cleanup(easy_);
 }
 
+void HttpTransfer::release() {
+  cancel();
+  if (easy_ != nullptr) curl_easy_cleanup(easy_);
+  easy_ = nullptr;
+}
+
 void HttpTransfer::cancel() {
   if (active_) multi_.remove(easy_);
   active_ = false;

@@ -60,6 +60,9 @@ class HttpTransfer {
   // Starts the request; done runs on the loop when it ends (outcome() holds the details).
   base::Expected<void> start(const HopRequest& req, Duration budget, DoneFn done);
   void cancel();
+  // Frees the curl handle between runs (a probe sleeps most of its life; an idle easy handle
+  // costs about 18 KB, which is 180 MB at 10,000 checks).
+  void release();
   HopOutcome& outcome() { return out_; }
   void reset_outcome() { out_ = HopOutcome{}; }
   bool active() const { return active_; }
