@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/diagnostics.h"
@@ -20,6 +21,16 @@ using Labels = std::vector<std::pair<std::string, std::string>>;  // sorted by n
 // run never parses config text. Each probe type derives its own.
 struct ProbeSpec {
   virtual ~ProbeSpec() = default;
+
+  struct CertThresholds {
+    base::Duration warning;
+    base::Duration critical;
+  };
+  // For types that see certificates: the thresholds, when `target` is expected to present
+  // some (an https URL, a tcp check with tls). `probed certs` and certificate alerts use it.
+  virtual std::optional<CertThresholds> cert_thresholds(std::string_view /*target*/) const {
+    return std::nullopt;
+  }
 };
 
 // One probed address with the labels a targets_file gave it (none for inline targets).

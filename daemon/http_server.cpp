@@ -2,6 +2,8 @@
 
 #include <CivetServer.h>
 
+#include <malloc.h>
+
 #include <cstring>
 #include <ostream>
 #include <streambuf>
@@ -103,6 +105,9 @@ base::Expected<std::unique_ptr<HttpServer>> HttpServer::start(const std::string&
     std::ostream out(&buf);
     impl->h.metrics(out);
     out.flush();
+    // Give the scrape's transient memory back to the system: glibc keeps freed memory in
+    // per-thread arenas, and civetweb's threads would otherwise each hold a scrape's worth.
+    malloc_trim(0);
   });
   add("/-/healthy", [impl](mg_connection* c, bool) {
     bool ok = impl->h.healthy();

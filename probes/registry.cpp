@@ -1,6 +1,8 @@
 // THE list of probe types, one row each (DESIGN §3). Adding a type adds one row here; a row
 // without parse/make is a type the config schema knows but this version does not build yet,
 // so a config using it gets a clear "not supported yet" error instead of being ignored.
+#include "probes/dns/dns_probe.h"
+#include "probes/dns/dns_spec.h"
 #include "probes/cert_file/cert_file_probe.h"
 #include "probes/http/http_probe.h"
 #include "probes/http/http_spec.h"
@@ -13,7 +15,7 @@ namespace probed::probes {
 const std::vector<ProbeType>& probe_types() {
   static const std::vector<ProbeType> types = {
       {{"http", &parse_http, &check_http_target}, &make_http_probe, true},
-      {{"dns", nullptr, nullptr}, nullptr, false},
+      {{"dns", &parse_dns, &check_dns_target}, &make_dns_probe, false},
       {{"tcp", &parse_tcp, &check_host_port}, &make_conversation_probe, true},
       {{"tls", &parse_tls, &check_host_port}, &make_conversation_probe, true},
       {{"cert_file", &parse_cert_file, &check_cert_file_target}, &make_cert_file_probe, true},

@@ -19,4 +19,7 @@ int probe_once(const ProbeOptions& opts);
 
 int version();
 
+// `probed certs`: format "table" or "json"; exit 0 when every certificate is OK.
+int certs(const std::string& config_path, const std::string& format);
+
 }  // namespace probed::cli

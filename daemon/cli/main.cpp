@@ -36,6 +36,11 @@ int main(int argc, char** argv) {
 
   auto* ver = app.add_subcommand("version", "print versions");
 
+  std::string certs_config, certs_format = "table";
+  auto* certs = app.add_subcommand("certs", "run every certificate-bearing check once; list certificates by expiry");
+  certs->add_option("-c,--config", certs_config, "config file");
+  certs->add_option("--format", certs_format, "table|json")->check(CLI::IsMember({"table", "json"}));
+
   CLI11_PARSE(app, argc, argv);
   probed::base::LogLevel level;
   probed::base::LogFormat format;
@@ -52,6 +57,7 @@ int main(int argc, char** argv) {
 
   if (*check) return probed::cli::check_config(check_path);
   if (*ver) return probed::cli::version();
+  if (*certs) return probed::cli::certs(certs_config, certs_format);
   if (*probe) {
     if (po.type.empty() == po.config_path.empty()) {
       std::cerr << "probed probe: use either -c FILE CHECK or --type TYPE TARGET\n";

@@ -20,8 +20,27 @@ base::Expected<std::unique_ptr<CurlMulti>> CurlMulti::create(Loop& loop) {
 CurlMulti::~CurlMulti() {
   for (auto& [easy, fn] : transfers_) curl_multi_remove_handle(multi_, easy);
   transfers_.clear();
+  for (CURL* e : idle_) curl_easy_cleanup(e);
   if (timer_ != 0) loop_.cancel(timer_);
   if (multi_ != nullptr) curl_multi_cleanup(multi_);
+}
+
+CURL* CurlMulti::acquire() {
+  if (idle_.empty()) return curl_easy_init();
+  CURL* e = idle_.back();
+  idle_.pop_back();
+  return e;
+}
+
+void CurlMulti::release(CURL* easy) {
+  if (easy == nullptr) return;
+  remove(easy);
+  if (idle_.size() >= kMaxIdle) {
+    curl_easy_cleanup(easy);
+    return;
+  }
+  curl_easy_reset(easy);
+  idle_.push_back(easy);
 }
 
 base::Expected<void> CurlMulti::add(CURL* easy, DoneFn done) {

@@ -3,7 +3,9 @@
 #include <prometheus/text_serializer.h>
 
 #include <algorithm>
+#include <functional>
 #include <limits>
+#include <sstream>
 
 #include "daemon/base/redact.h"
 #include "exporters/metrics/metric_help.h"
@@ -150,7 +152,7 @@ MetricsExporter::Snapshot MetricsExporter::snapshot() const {
   return snap;
 }
 
-MetricFamily MetricsExporter::build_fixed(const Snapshot& snap, Fixed which) {
+MetricFamily MetricsExporter::build_fixed(Range slots, Fixed which) {
   using names::kProbeDuration, names::kProbeFailures, names::kProbeLastRun,
       names::kProbeLatency, names::kProbeRuns, names::kProbeSuccess;
   MetricFamily f;
@@ -164,7 +166,8 @@ MetricFamily MetricsExporter::build_fixed(const Snapshot& snap, Fixed which) {
   }
   const auto& reasons = probes::all_failure_reasons();
   const auto& bounds = latency_buckets();
-  for (const auto& s : snap) {
+  for (auto it = slots.first; it != slots.second; ++it) {
+    const Slot& s = *it;
     ClientMetric m;
     m.label = *s.labels;
     switch (which) {
@@ -213,13 +216,13 @@ std::vector<std::string_view> MetricsExporter::gauge_names(const Snapshot& snap)
   return out;
 }
 
-MetricFamily MetricsExporter::build_gauges(const Snapshot& snap, std::string_view name) {
+MetricFamily MetricsExporter::build_gauges(Range slots, std::string_view name) {
   MetricFamily f = family(name, std::string(gauge_help(name)), MetricType::Gauge);
-  for (const auto& s : snap) {
-    for (const auto& g : *s.gauges) {
+  for (auto it = slots.first; it != slots.second; ++it) {
+    for (const auto& g : *it->gauges) {
       if (g.name != name) continue;
       ClientMetric m;
-      m.label = with_extra(*s.labels, g.extra);
+      m.label = with_extra(*it->labels, g.extra);
       m.gauge.value = g.value;
       f.metric.push_back(std::move(m));
     }
@@ -228,27 +231,53 @@ MetricFamily MetricsExporter::build_gauges(const Snapshot& snap, std::string_vie
 }
 
 namespace {
+
 constexpr std::array kFixedFamilies = {0, 1, 2, 3, 4, 5};
+// Slots per serialized piece: at 15 series per slot (probe_failures_total) a piece holds
+// 7,500 series, a few MB at most, however many checks there are.
+constexpr size_t kSlotsPerPiece = 500;
+
+// Serializes a family piece; pieces after the first drop the # HELP and # TYPE lines, so the
+// family appears once in the output, as the text format requires.
+void write_piece(std::ostream& out, const MetricFamily& f, bool first) {
+  if (f.metric.empty()) return;
+  std::ostringstream text;
+  write_families(text, {f});
+  std::string s = std::move(text).str();
+  size_t from = 0;
+  if (!first) {
+    for (int i = 0; i < 2 && from < s.size() && s[from] == '#'; ++i) from = s.find('\n', from) + 1;
+  }
+  out.write(s.data() + from, static_cast<std::streamsize>(s.size() - from));
+}
+
 }  // namespace
 
 void MetricsExporter::write(std::ostream& out) const {
-  // Built and written one family at a time, so a scrape holds one family's objects at most.
   Snapshot snap = snapshot();
-  for (int i : kFixedFamilies) {
-    auto f = build_fixed(snap, static_cast<Fixed>(i));
-    if (!f.metric.empty()) write_families(out, {f});
-  }
-  for (auto name : gauge_names(snap)) write_families(out, {build_gauges(snap, name)});
+  auto pieces = [&](const std::function<MetricFamily(Range)>& build) {
+    bool first = true;
+    for (size_t i = 0; i < snap.size(); i += kSlotsPerPiece) {
+      auto end = snap.begin() + static_cast<std::ptrdiff_t>(std::min(snap.size(), i + kSlotsPerPiece));
+      MetricFamily f = build({snap.begin() + static_cast<std::ptrdiff_t>(i), end});
+      if (f.metric.empty()) continue;
+      write_piece(out, f, first);
+      first = false;
+    }
+  };
+  for (int i : kFixedFamilies) pieces([&](Range r) { return build_fixed(r, static_cast<Fixed>(i)); });
+  for (auto name : gauge_names(snap)) pieces([&](Range r) { return build_gauges(r, name); });
 }
 
 std::vector<MetricFamily> MetricsExporter::collect() const {
   Snapshot snap = snapshot();
+  Range all{snap.begin(), snap.end()};
   std::vector<MetricFamily> out;
   for (int i : kFixedFamilies) {
-    auto f = build_fixed(snap, static_cast<Fixed>(i));
+    auto f = build_fixed(all, static_cast<Fixed>(i));
     if (!f.metric.empty()) out.push_back(std::move(f));
   }
-  for (auto name : gauge_names(snap)) out.push_back(build_gauges(snap, name));
+  for (auto name : gauge_names(snap)) out.push_back(build_gauges(all, name));
   return out;
 }
 

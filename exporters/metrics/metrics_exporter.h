@@ -71,8 +71,10 @@ class MetricsExporter : public ResultSink {
   // A copy of every slot's numbers (labels and gauges shared, not copied), taken under the
   // lock in about a millisecond at 10,000 checks; families are built from it outside.
   Snapshot snapshot() const;
-  static prometheus::MetricFamily build_fixed(const Snapshot& snap, Fixed which);
-  static prometheus::MetricFamily build_gauges(const Snapshot& snap, std::string_view name);
+  // Families over the slots [begin, end) of a snapshot.
+  using Range = std::pair<Snapshot::const_iterator, Snapshot::const_iterator>;
+  static prometheus::MetricFamily build_fixed(Range slots, Fixed which);
+  static prometheus::MetricFamily build_gauges(Range slots, std::string_view name);
   static std::vector<std::string_view> gauge_names(const Snapshot& snap);
 
   std::string location_;

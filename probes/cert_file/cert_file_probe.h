@@ -17,6 +17,10 @@ namespace probed::probes {
 struct CertFileSpec : config::ProbeSpec {
   base::Duration cert_warning = std::chrono::hours(24 * 30);
   base::Duration cert_critical = std::chrono::hours(24 * 7);
+
+  std::optional<CertThresholds> cert_thresholds(std::string_view) const override {
+    return CertThresholds{cert_warning, cert_critical};
+  }
 };
 
 std::shared_ptr<const config::ProbeSpec> parse_cert_file(config::TableReader& t);

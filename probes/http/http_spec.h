@@ -30,6 +30,11 @@ struct HttpSpec : config::ProbeSpec {
   std::optional<std::pair<std::string, std::string>> basic_auth;  // username, password
   std::string bearer_token;
   std::string proxy;
+
+  std::optional<CertThresholds> cert_thresholds(std::string_view target) const override {
+    if (target.rfind("https://", 0) != 0) return std::nullopt;
+    return CertThresholds{tls.cert_warning, tls.cert_critical};
+  }
 };
 
 std::shared_ptr<const config::ProbeSpec> parse_http(config::TableReader& t);

@@ -24,7 +24,7 @@ HttpTransfer::~HttpTransfer() {
 
 void HttpTransfer::release() {
   cancel();
-  if (easy_ != nullptr) curl_easy_cleanup(easy_);
+  multi_.release(easy_);
   easy_ = nullptr;
 }
 
@@ -43,7 +43,7 @@ base::Expected<void> HttpTransfer::start(const HopRequest& req, Duration budget,
   body_bytes_ = 0;
   errbuf_[0] = '\0';
   if (easy_ == nullptr) {
-    easy_ = curl_easy_init();
+    easy_ = multi_.acquire();
     if (easy_ == nullptr) return base::unexpected("curl_easy_init failed");
   } else {
     curl_easy_reset(easy_);

@@ -33,6 +33,11 @@ struct ConversationSpec : config::ProbeSpec {
   SslCtxPtr ssl_ctx;           // set when tls
   size_t max_read_bytes = 64 * 1024;
   bool is_tls_type = false;    // type = "tls": a handshake check
+
+  std::optional<CertThresholds> cert_thresholds(std::string_view) const override {
+    if (!tls) return std::nullopt;
+    return CertThresholds{tls_options.cert_warning, tls_options.cert_critical};
+  }
 };
 
 // The STARTTLS exchange of a protocol; false for an unknown name.
