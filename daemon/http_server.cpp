@@ -11,6 +11,8 @@
 namespace probed::daemon {
 namespace {
 
+constexpr size_t kTrimAfterBytes = 8 * 1024 * 1024;
+
 void send(mg_connection* conn, int status, const char* type, const std::string& body) {
   mg_printf(conn,
             "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
@@ -38,6 +40,7 @@ class ConnectionBuf : public std::streambuf {
   int sync() override {
     auto n = pptr() - pbase();
     if (n > 0 && mg_write(conn_, pbase(), static_cast<size_t>(n)) != n) failed_ = true;
+    written_ += static_cast<size_t>(n);
     setp(buf_, buf_ + sizeof buf_);
     return failed_ ? -1 : 0;
   }
@@ -46,6 +49,10 @@ class ConnectionBuf : public std::streambuf {
   mg_connection* conn_;
   char buf_[64 * 1024];
   bool failed_ = false;
+  size_t written_ = 0;
+
+ public:
+  size_t written() const { return written_; }
 };
 
 class Handler : public CivetHandler {
@@ -105,9 +112,10 @@ base::Expected<std::unique_ptr<HttpServer>> HttpServer::start(const std::string&
     std::ostream out(&buf);
     impl->h.metrics(out);
     out.flush();
-    // Give the scrape's transient memory back to the system: glibc keeps freed memory in
-    // per-thread arenas, and civetweb's threads would otherwise each hold a scrape's worth.
-    malloc_trim(0);
+    // After a large scrape, give its transient memory back to the system: glibc keeps freed
+    // memory in per-thread arenas, and civetweb's threads would each hold a scrape's worth.
+    // Small scrapes skip it (trimming costs more CPU than it saves there).
+    if (buf.written() > kTrimAfterBytes) malloc_trim(0);
   });
   add("/-/healthy", [impl](mg_connection* c, bool) {
     bool ok = impl->h.healthy();
