@@ -1,6 +1,7 @@
 #include "daemon/io/ares_channel.h"
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <netinet/in.h>
 
 #include <algorithm>
@@ -38,6 +39,7 @@ base::Expected<std::unique_ptr<AresChannel>> AresChannel::create(Loop& loop,
   o.tries = opts.tries;
   int flags = 0;
   if (opts.tcp) flags |= ARES_FLAG_USEVC;
+  if (!opts.check_response) flags |= ARES_FLAG_NOCHECKRESP;
   if (!opts.recursion_desired) flags |= ARES_FLAG_NORECURSE;
   if (flags != 0) {
     o.flags = flags;
@@ -96,6 +98,12 @@ AresChannel::QueryId AresChannel::query(const std::string& name, int dnsclass, i
 
 void AresChannel::cancel(QueryId id) { pending_.erase(id); }
 
+void AresChannel::cancel_all() {
+  pending_.clear();
+  ares_cancel(channel_);  // callbacks run now with ARES_ECANCELLED and find nothing pending
+  rearm();
+}
+
 void AresChannel::on_addrinfo(void* arg, int status, int /*timeouts*/, ares_addrinfo* res) {
   auto* key = static_cast<std::pair<AresChannel*, QueryId>*>(arg);
   AresChannel* self = key->first;
@@ -114,9 +122,10 @@ void AresChannel::on_addrinfo(void* arg, int status, int /*timeouts*/, ares_addr
     }
   }
   if (res != nullptr) ares_freeaddrinfo(res);
-  if (status == ARES_EDESTRUCTION) return;  // channel going away; self may be half destroyed
+  if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED) return;
   // Deliver on the next iteration: c-ares may call back inside ares_getaddrinfo itself.
-  self->loop_.defer([self, id, r = std::move(r)]() mutable {
+  self->loop_.defer([self, alive = std::weak_ptr<int>(self->alive_), id, r = std::move(r)]() mutable {
+    if (alive.expired()) return;
     auto it = self->pending_.find(id);
     if (it == self->pending_.end()) return;
     auto fn = std::move(it->second->resolve_fn);
@@ -130,10 +139,12 @@ void AresChannel::on_raw(void* arg, int status, int /*timeouts*/, unsigned char*
   AresChannel* self = key->first;
   QueryId id = key->second;
   delete key;
-  if (status == ARES_EDESTRUCTION) return;
+  if (status == ARES_EDESTRUCTION || status == ARES_ECANCELLED) return;
   std::vector<unsigned char> answer;
   if (abuf != nullptr && alen > 0) answer.assign(abuf, abuf + alen);
-  self->loop_.defer([self, id, status, answer = std::move(answer)]() mutable {
+  self->loop_.defer([self, alive = std::weak_ptr<int>(self->alive_), id, status,
+                     answer = std::move(answer)]() mutable {
+    if (alive.expired()) return;
     auto it = self->pending_.find(id);
     if (it == self->pending_.end()) return;
     auto fn = std::move(it->second->raw_fn);
@@ -147,6 +158,11 @@ void AresChannel::on_sock_state(void* data, ares_socket_t fd, int readable, int 
   if (readable == 0 && writable == 0) {
     self->loop_.unwatch(fd);
     return;
+  }
+  int type = 0;
+  socklen_t len = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM) {
+    self->used_tcp_ = true;
   }
   Interest in = readable && writable ? Interest::ReadWrite
                 : readable           ? Interest::Read

@@ -26,9 +26,13 @@ struct AresOptions {
   bool recursion_desired = true;
   int timeout_ms = 1000;  // per try; c-ares doubles it on later rounds
   int tries = 3;
+  // false: hand over SERVFAIL, NOTIMP and REFUSED replies (ARES_FLAG_NOCHECKRESP). c-ares 1.18
+  // otherwise drops them and ends the query with ARES_ECONNREFUSED and no bytes, the same as a
+  // port nobody listens on; the dns probe must report those rcodes.
+  bool check_response = true;
   bool operator<(const AresOptions& o) const {
-    return std::tie(servers, tcp, recursion_desired, timeout_ms, tries) <
-           std::tie(o.servers, o.tcp, o.recursion_desired, o.timeout_ms, o.tries);
+    return std::tie(servers, tcp, recursion_desired, timeout_ms, tries, check_response) <
+           std::tie(o.servers, o.tcp, o.recursion_desired, o.timeout_ms, o.tries, o.check_response);
   }
 };
 
@@ -56,7 +60,14 @@ class AresChannel {
   // The callback of this query never runs (c-ares has no per-query cancel: its answer is
   // dropped when it comes).
   void cancel(QueryId id);
+  // Drops every pending query (c-ares stops retrying them); their callbacks never run. For a
+  // channel owned by one probe, not for AresPool's shared ones.
+  void cancel_all();
   size_t pending() const { return pending_.size(); }
+  // Whether a TCP socket was used since reset_used_tcp(): always with tcp, or after c-ares
+  // retried a truncated UDP reply over TCP (it does not say so; its sockets tell).
+  bool used_tcp() const { return used_tcp_; }
+  void reset_used_tcp() { used_tcp_ = false; }
 
  private:
   AresChannel(Loop& loop) : loop_(loop) {}
@@ -72,6 +83,9 @@ class AresChannel {
   ares_channel channel_ = nullptr;
   TimerId timer_ = 0;
   QueryId next_id_ = 1;
+  bool used_tcp_ = false;
+  // Deferred deliveries hold a weak_ptr to it: a probe's own channel may be gone when they run.
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
   struct Pending {
     AresChannel* self;
     QueryId id;

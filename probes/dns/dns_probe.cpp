@@ -43,6 +43,7 @@ io::AresOptions DnsProbe::options_for(const DnsSpec& spec, base::Duration check_
                       kMaxTryTimeout);
   o.timeout_ms = static_cast<int>(t.count());
   o.tries = kTries;
+  o.check_response = false;  // see SERVFAIL, NOTIMP and REFUSED replies (ares_channel.h)
   return o;
 }
 
@@ -63,13 +64,16 @@ void DnsProbe::start(Run& run) {
             spec_->server_text() + " over " + (spec_->tcp ? "tcp" : "udp") +
             (spec_->recursion_desired ? ", recursion desired" : ", no recursion"));
   if (channel_ == nullptr) {
-    auto ch = DnsChannel::create(services_.loop, options_);
+    auto ch = io::AresChannel::create(services_.loop, options_);
     if (!ch) return finish_deferred(FailureReason::Error, ch.error());
     channel_ = std::move(*ch);
   }
   sent_ = base::Clock::now();
-  // DnsChannel delivers through loop.defer, never inside query() itself.
-  channel_->query(name_, spec_->record,
+  // One query at a time on this probe's own channel; replies come through loop.defer, never
+  // inside query() itself.
+  channel_->cancel_all();
+  channel_->reset_used_tcp();
+  channel_->query(name_, /*dnsclass=*/1, spec_->record,
                   [this, gen = gen_](int status, std::vector<unsigned char> raw) {
                     if (gen != gen_ || run_ == nullptr) return;
                     on_reply(status, std::move(raw));
@@ -89,8 +93,8 @@ void DnsProbe::on_reply(int status, std::vector<unsigned char> raw) {
   Duration took = base::Clock::now() - sent_;
   result_.add_phase("resolve", took);
   result_.add_sample(names::kDnsLookupTime, base::to_seconds(took));
-  // DnsChannel hands over every reply, whatever status c-ares maps its rcode to; the header,
-  // not the status, is what we report.
+  // The channel (check_response = false) hands over every reply, whatever status c-ares maps
+  // its rcode to; the header, not the status, is what we report.
   if (raw.empty()) return on_no_reply(status);
   auto reply = parse_dns_reply(raw);
   if (!reply) {
@@ -215,7 +219,7 @@ Result DnsProbe::on_deadline() {
 
 void DnsProbe::cancel() {
   ++gen_;
-  if (channel_ != nullptr) channel_->cancel();  // c-ares stops retrying; a late reply is dropped
+  if (channel_ != nullptr) channel_->cancel_all();  // c-ares stops retrying; a late reply is dropped
   run_ = nullptr;
 }
 

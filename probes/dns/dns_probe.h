@@ -1,5 +1,5 @@
 // DnsProbe: one (dns check, target). A run sends one query through the probe's own c-ares
-// channel (DnsChannel: it must see SERVFAIL and REFUSED replies, which AresPool's channels drop),
+// io::AresChannel, made with check_response = false so it sees SERVFAIL and REFUSED replies,
 // reads the raw reply itself (header counts, rcode, every record in text form) and evaluates the
 // DnsSpec assertions.
 // Owned by the scheduler (or `probed probe`); loop thread only.
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "probes/dns/dns_channel.h"
+#include "daemon/io/ares_channel.h"
 #include "probes/dns/dns_spec.h"
 #include "probes/probe.h"
 
@@ -43,7 +43,7 @@ class DnsProbe : public Probe {
   std::string name_;  // the name asked for, absolute ("www.example.com.")
   io::AresOptions options_;
   Services& services_;
-  std::unique_ptr<DnsChannel> channel_;  // made by the first run, kept for the next ones
+  std::unique_ptr<io::AresChannel> channel_;  // made by the first run, kept for the next ones
 
   // Per run.
   Run* run_ = nullptr;
