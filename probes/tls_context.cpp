@@ -32,6 +32,13 @@ int on_verify(int preverify_ok, X509_STORE_CTX* ctx) {
   return obs->insecure ? 1 : preverify_ok;
 }
 
+// Called only when the server asks for a client certificate and the context has none.
+int on_client_cert(SSL* ssl, X509** /*cert*/, EVP_PKEY** /*key*/) {
+  auto* obs = static_cast<TlsObservation*>(SSL_get_ex_data(ssl, observation_index()));
+  if (obs != nullptr) obs->client_cert_requested = true;
+  return 0;  // no certificate: go on without one
+}
+
 std::string openssl_error() {
   unsigned long e = ERR_get_error();
   char buf[256];
@@ -62,6 +69,7 @@ base::Expected<SslCtxPtr> tls_client_context(const TlsOptions& o) {
   SSL_CTX_set_options(raw, SSL_OP_NO_TICKET);
   SSL_CTX_set_mode(raw, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   SSL_CTX_set_verify(raw, SSL_VERIFY_PEER, &on_verify);
+  SSL_CTX_set_client_cert_cb(raw, &on_client_cert);
   int ok = o.ca_file.empty() ? SSL_CTX_set_default_verify_file(raw)
                              : SSL_CTX_load_verify_file(raw, o.ca_file.c_str());
   if (ok != 1) return base::unexpected("cannot load CA file " + o.ca_file + ": " + openssl_error());

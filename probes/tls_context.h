@@ -29,6 +29,9 @@ struct TlsObservation {
   long verify_error = 0;        // X509_V_OK (0) when none
   std::optional<CertInfo> error_cert;
   bool insecure = false;        // insecure_skip_verify: record errors, do not fail
+  // The server asked for a client certificate and none is configured. Under TLS 1.3 a server
+  // that requires one says so only after the handshake, so the probe then waits for its word.
+  bool client_cert_requested = false;
 };
 
 // Makes an SSL for one connection: SNI and the name to verify (a DNS name or an IP literal),

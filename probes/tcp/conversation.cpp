@@ -204,6 +204,7 @@ void ConversationProbe::on_step_done(std::string err, std::string data) {
     std::string name = spec_->tls_options.server_name.empty() ? host_ : spec_->tls_options.server_name;
     auto [reason, msg] = judge_handshake(obs_, name, err);
     if (reason != FailureReason::None) return finish(reason, msg);
+    if (obs_.client_cert_requested) return confirm_without_client_cert();
   } else if (!err.empty()) {
     std::string what = s.kind == ConversationStep::Kind::Expect
                            ? "expected /" + s.re->pattern() + "/: " + err +
@@ -218,12 +219,48 @@ void ConversationProbe::on_step_done(std::string err, std::string data) {
   next_step();
 }
 
+// The server asked for a client certificate and we had none. A TLS 1.2 server that requires
+// one has already failed the handshake; a TLS 1.3 server rejects right after it, so read
+// briefly: an alert fails the run, data or silence lets it go on.
+void ConversationProbe::confirm_without_client_cert() {
+  static const Regex any = *Regex::compile("[\\s\\S]");
+  run_->trace("server asked for a client certificate; none configured");
+  auto done = std::make_shared<bool>(false);
+  auto go_on = [this, done] {
+    if (*done) return;
+    *done = true;
+    services_.loop.cancel(grace_timer_);
+    grace_timer_ = 0;
+    ++step_;
+    next_step();
+  };
+  grace_timer_ = services_.loop.after(kClientAuthGrace, [this, go_on] {
+    grace_timer_ = 0;
+    go_on();
+  });
+  conn_.read_until(any, 1, [this, done, go_on](std::string err, std::string data) {
+    if (*done) return;
+    // Data or a clean close: the server accepted us. Only a TLS alert is a refusal.
+    if (err.empty() || err.rfind("read:", 0) != 0) {
+      conn_.unread(std::move(data));
+      return go_on();
+    }
+    *done = true;
+    services_.loop.cancel(grace_timer_);
+    grace_timer_ = 0;
+    finish(FailureReason::Tls, "the server requires a client certificate (mTLS) and none is "
+                               "configured: " + err);
+  });
+}
+
 void ConversationProbe::finish(FailureReason reason, std::string message) {
   if (run_ == nullptr) return;
   if (reason != FailureReason::None) result_.fail_with(reason, std::move(message));
   if (result_.chain.empty()) result_.chain = obs_.chain;
   Run* run = run_;
   run_ = nullptr;
+  if (grace_timer_ != 0) services_.loop.cancel(grace_timer_);
+  grace_timer_ = 0;
   conn_.close();
   run->finish(std::move(result_));
 }
@@ -242,6 +279,8 @@ Result ConversationProbe::on_deadline() {
 }
 
 void ConversationProbe::cancel() {
+  if (grace_timer_ != 0) services_.loop.cancel(grace_timer_);
+  grace_timer_ = 0;
   if (query_ != 0 && resolver_ != nullptr) resolver_->cancel(query_);
   query_ = 0;
   conn_.close();

@@ -63,7 +63,7 @@ class ConversationProbe : public Probe {
   void next_step();
   void on_step_done(std::string err, std::string data);
   void finish(FailureReason reason, std::string message);
-  void add_tls_samples();
+  void confirm_without_client_cert();
 
   std::shared_ptr<const ConversationSpec> spec_;
   std::string target_, host_;
@@ -78,6 +78,8 @@ class ConversationProbe : public Probe {
   size_t step_ = 0;
   base::TimePoint phase_start_;
   std::string address_;
+  io::TimerId grace_timer_ = 0;
+  static constexpr auto kClientAuthGrace = std::chrono::milliseconds(200);
 };
 
 std::unique_ptr<Probe> make_conversation_probe(const config::CheckConfig& check,

@@ -32,6 +32,8 @@ class TcpConnection {
   // Reads until `re` matches what was read since the last read_until, at most `cap` bytes.
   void read_until(const Regex& re, size_t cap, ReadDone done);
   void close();
+  // Puts bytes back in front of what the next read_until sees.
+  void unread(std::string data) { in_.insert(0, data); }
 
   bool is_tls() const { return ssl_ != nullptr; }
   SSL* ssl() const { return ssl_; }

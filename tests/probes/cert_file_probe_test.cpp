@@ -2,6 +2,8 @@
 // expired certificates, and files that are missing or hold no certificate.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <fstream>
 
 #include "probes/metric_names.h"
@@ -74,4 +76,13 @@ TEST_CASE("cert_file: the system CA bundle reads off the loop", "[probe][cert_fi
   INFO(r.result.message);
   CHECK(count_samples(r.result) > 50);
   CHECK(r.max_loop_gap < slack(std::chrono::milliseconds(100)));
+}
+
+TEST_CASE("cert_file: an unreadable file fails with reason=error naming it", "[probe][cert_file]") {
+  // Root reads anything, so "unreadable" is a dangling symlink: the glob lists it, the read fails.
+  TempDir dir("probed-certfile");
+  REQUIRE(symlink("/nonexistent/cert.pem", dir.file("dangling.pem").c_str()) == 0);
+  auto r = run_check(check(dir.path() + "/*.pem"));
+  CHECK(r.result.reason == FailureReason::Error);
+  CHECK_THAT(r.result.message, Catch::Contains("cannot read " + dir.file("dangling.pem")));
 }

@@ -10,6 +10,7 @@
 #include "tests/harness/nginx.h"
 #include "tests/harness/pki.h"
 #include "tests/harness/ports.h"
+#include "tests/harness/process.h"
 #include "tests/probes/probe_runner.h"
 
 using namespace probed;
@@ -183,4 +184,41 @@ TEST_CASE("tcp/tls: config errors name their position", "[config][tcp]") {
   auto r3 = bad(check("tls", "example.test:443", "starttls = \"smtps\"\n"));
   REQUIRE_FALSE(r3.ok());
   CHECK_THAT(r3.diags.sorted()[0].message, Catch::Contains("'starttls' must be one of"));
+}
+
+TEST_CASE("tls: a server that requires a client certificate fails without one, passes with one",
+          "[probe][tls][mtls]") {
+  // openssl s_server -Verify: TLS 1.3 refuses a missing client certificate only after the
+  // handshake, with an alert; the probe waits briefly for it when a certificate was asked for.
+  TempDir dir("probed-mtls");
+  const int port = free_port();
+  auto& certs = env().certs;
+  Process server = Process::spawn({"openssl", "s_server", "-accept", "127.0.0.1:" + std::to_string(port),
+                                   "-cert", certs.valid.cert_path, "-key", certs.valid.key_path,
+                                   "-cert_chain", env().pki.intermediate_path(), "-Verify", "1",
+                                   "-CAfile", env().pki.ca_path(), "-quiet"});
+  REQUIRE(wait_for_tcp("127.0.0.1", port, std::chrono::seconds(5)));
+  const std::string target = "localhost:" + std::to_string(port);
+  auto without = run(check("tls", target, env().ca()));
+  CHECK(without.result.reason == FailureReason::Tls);
+  CHECK_THAT(without.result.message, Catch::Contains("requires a client certificate"));
+  auto with = run(check("tls", target, env().ca() + "tls_cert_file = \"" + certs.client.chain_path +
+                                          "\"\ntls_key_file = \"" + certs.client.key_path + "\"\n"));
+  CHECK(with.result.success);
+}
+
+TEST_CASE("tls: an incomplete chain (leaf without its intermediate) fails with reason=tls", "[probe][tls]") {
+  NginxServer leaf_only;
+  leaf_only.name = "leafonly";
+  leaf_only.tls = true;
+  leaf_only.cert_chain_path = env().certs.valid.cert_path;  // the leaf alone
+  leaf_only.key_path = env().certs.valid.key_path;
+  Nginx nginx({leaf_only});
+  const std::string target = "localhost:" + std::to_string(nginx.port("leafonly"));
+  auto r = run(check("tls", target, env().ca()));
+  CHECK(r.result.reason == FailureReason::Tls);
+  CHECK_THAT(r.result.message, Catch::Contains("unknown issuer"));
+  REQUIRE(r.result.chain.size() == 1);  // what was served is still reported
+  // Its twin: the full chain verifies.
+  CHECK(run(check("tls", env().at("valid"), env().ca())).result.success);
 }
