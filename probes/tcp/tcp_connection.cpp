@@ -37,6 +37,11 @@ const char* TcpConnection::state() const {
 
 void TcpConnection::close() {
   ++gen_;
+  // A new connection starts empty: the probe object lives across runs, and bytes left over
+  // from a failed run must never be matched by the next one's expect.
+  in_.clear();
+  out_.clear();
+  re_ = nullptr;
   if (ssl_ != nullptr) {
     SSL_free(ssl_);
     ssl_ = nullptr;

@@ -16,7 +16,9 @@
 
 namespace probed::testing {
 
-ProbeRun run_check(const std::string& toml) {
+ProbeRun run_check(const std::string& toml) { return run_check_repeatedly(toml, 1).front(); }
+
+std::vector<ProbeRun> run_check_repeatedly(const std::string& toml, int runs) {
   auto cfg = config::load_config_text(toml, "test.toml", "/tmp", probes::config_probe_types());
   if (!cfg.ok()) {
     std::ostringstream ss;
@@ -35,33 +37,38 @@ ProbeRun run_check(const std::string& toml) {
   REQUIRE(type != nullptr);
   auto probe = type->make(check, check.targets.front(), services);
 
-  ProbeRun out;
-  auto last = std::chrono::steady_clock::now();
-  std::function<void()> tick = [&] {
-    auto now = std::chrono::steady_clock::now();
-    out.max_loop_gap = std::max(out.max_loop_gap,
-                                std::chrono::duration_cast<std::chrono::milliseconds>(now - last));
-    last = now;
+  std::vector<ProbeRun> outs;
+  for (int i = 0; i < runs; ++i) {
+    ProbeRun out;
+    auto last = std::chrono::steady_clock::now();
+    bool ticking = true;
+    std::function<void()> tick = [&] {
+      auto now = std::chrono::steady_clock::now();
+      out.max_loop_gap = std::max(out.max_loop_gap,
+                                  std::chrono::duration_cast<std::chrono::milliseconds>(now - last));
+      last = now;
+      if (ticking) (*loop)->after(std::chrono::milliseconds(5), tick);
+    };
     (*loop)->after(std::chrono::milliseconds(5), tick);
-  };
-  (*loop)->after(std::chrono::milliseconds(5), tick);
-
-  std::optional<probes::Result> result;
-  auto start = std::chrono::steady_clock::now();
-  auto run = probes::Run::start(*probe, **loop, check.timeout, /*trace=*/true,
-                                [&](probes::Result r) { result = std::move(r); });
-  bool done = (*loop)->run_until([&] { return result.has_value(); },
-                                 check.timeout + std::chrono::seconds(5));
-  out.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - start);
-  REQUIRE(done);
-  out.result = std::move(*result);
-  out.trace = daemon::trace_text(check, check.targets.front(), out.result);
+    std::optional<probes::Result> result;
+    auto start = std::chrono::steady_clock::now();
+    auto run = probes::Run::start(*probe, **loop, check.timeout, /*trace=*/true,
+                                  [&](probes::Result r) { result = std::move(r); });
+    bool done = (*loop)->run_until([&] { return result.has_value(); },
+                                   check.timeout + std::chrono::seconds(5));
+    out.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - start);
+    REQUIRE(done);
+    out.result = std::move(*result);
+    out.trace = daemon::trace_text(check, check.targets.front(), out.result);
+    ticking = false;
+    (*loop)->run_until([] { return false; }, std::chrono::milliseconds(10));  // deferred cleanup
+    outs.push_back(std::move(out));
+  }
   // Release the probe's sockets before the loop goes away.
-  run.reset();
   probe.reset();
   (*loop)->run_until([] { return false; }, std::chrono::milliseconds(20));
-  return out;
+  return outs;
 }
 
 std::chrono::milliseconds slack(std::chrono::milliseconds limit) {

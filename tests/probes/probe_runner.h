@@ -19,6 +19,8 @@ struct ProbeRun {
 
 // `toml` holds one [[checks]] (with targets); its first target is probed.
 ProbeRun run_check(const std::string& toml);
+// The same, `runs` times with one Probe object, as the scheduler reuses it.
+std::vector<ProbeRun> run_check_repeatedly(const std::string& toml, int runs);
 
 // Timing limits in tests are multiplied by PROBED_TIMING_SLACK (default 1): sanitizer builds
 // run 2-5x slower, so CI sets it there.

@@ -222,3 +222,20 @@ TEST_CASE("tls: an incomplete chain (leaf without its intermediate) fails with r
   // Its twin: the full chain verifies.
   CHECK(run(check("tls", env().at("valid"), env().ca())).result.success);
 }
+
+TEST_CASE("tcp: bytes left over from a failed run never satisfy the next run's expect", "[probe][tcp]") {
+  // The server greets each connection once. With an expect that needs two greetings, every
+  // run must fail: the second run must not see the first run's bytes.
+  FaultSpec spec;
+  spec.mode = FaultMode::Script;
+  spec.response = "hello\r\n";
+  spec.wait_for_request = false;
+  FaultServer s(spec);
+  auto runs = run_check_repeatedly(
+      check("tcp", "127.0.0.1:" + std::to_string(s.port()), "expect = [\"hello\\\\r\\\\nhello\"]\n"), 2);
+  for (const auto& r : runs) {
+    INFO(r.trace);
+    CHECK(r.result.reason == FailureReason::Expect);
+  }
+  CHECK(s.connections() == 2);
+}
