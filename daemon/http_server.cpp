@@ -7,6 +7,7 @@
 #include <cstring>
 #include <ostream>
 #include <streambuf>
+#include <vector>
 
 namespace probed::daemon {
 namespace {
@@ -25,7 +26,10 @@ void send(mg_connection* conn, int status, const char* type, const std::string& 
 // whole in memory.
 class ConnectionBuf : public std::streambuf {
  public:
-  explicit ConnectionBuf(mg_connection* c) : conn_(c) { setp(buf_, buf_ + sizeof buf_); }
+  // The buffer is on the heap: civetweb's worker threads have small stacks.
+  explicit ConnectionBuf(mg_connection* c) : conn_(c), buf_(kSize) {
+    setp(buf_.data(), buf_.data() + buf_.size());
+  }
   ~ConnectionBuf() override { sync(); }
 
  protected:
@@ -41,13 +45,14 @@ class ConnectionBuf : public std::streambuf {
     auto n = pptr() - pbase();
     if (n > 0 && mg_write(conn_, pbase(), static_cast<size_t>(n)) != n) failed_ = true;
     written_ += static_cast<size_t>(n);
-    setp(buf_, buf_ + sizeof buf_);
+    setp(buf_.data(), buf_.data() + buf_.size());
     return failed_ ? -1 : 0;
   }
 
  private:
+  static constexpr size_t kSize = 64 * 1024;
   mg_connection* conn_;
-  char buf_[64 * 1024];
+  std::vector<char> buf_;
   bool failed_ = false;
   size_t written_ = 0;
 
