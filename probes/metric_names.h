@@ -25,6 +25,9 @@ inline constexpr std::string_view kProbeFailures = "probe_failures_total";
 inline constexpr std::string_view kProbeLatency = "probe_latency_seconds";
 inline constexpr std::string_view kProbeLastRun = "probe_last_run_timestamp_seconds";
 inline constexpr std::string_view kDnsLookupTime = "probe_dns_lookup_time_seconds";
+// probed's addition: the phases of dns, tcp and tls runs (http keeps blackbox's
+// probe_http_duration_seconds).
+inline constexpr std::string_view kPhaseDuration = "probe_phase_duration_seconds";
 
 // HTTP.
 inline constexpr std::string_view kHttpStatusCode = "probe_http_status_code";

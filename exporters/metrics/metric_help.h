@@ -22,6 +22,7 @@ inline std::string_view gauge_help(std::string_view name) {
       {kHttpSsl, "Whether the final response came over TLS"},
       {kHttpVersion, "HTTP version of the last response"},
       {kHttpDuration, "Duration of each phase of the last run (summed over redirects), in seconds"},
+      {kPhaseDuration, "Duration of each phase (resolve, connect, tls) of the last run, in seconds"},
       {kSslEarliestExpiry, "Earliest not-after of the served certificate chain, unix time"},
       {kSslLastChainExpiry, "Earliest not-after of the last chain seen, unix time"},
       {kSslLastChainInfo, "Leaf certificate of the last chain seen"},

@@ -97,11 +97,12 @@ void MetricsExporter::on_result(const config::CheckConfig& check, const config::
     for (const auto& [k, v] : sample.labels) extra.push_back({k, base::redact(v)});
     gauges.push_back({sample.name, std::move(extra), sample.value});
   }
-  if (check.type == "http" || check.type == "journey") {
-    for (const auto& p : r.phases) {
-      gauges.push_back({names::kHttpDuration, {{std::string(names::kPhase), std::string(p.phase)}},
-                        base::to_seconds(p.duration)});
-    }
+  // http and journeys keep blackbox's name; the other types get probed's generic one.
+  const bool http = check.type == "http" || check.type == "journey";
+  for (const auto& p : r.phases) {
+    gauges.push_back({http ? names::kHttpDuration : names::kPhaseDuration,
+                      {{std::string(names::kPhase), std::string(p.phase)}},
+                      base::to_seconds(p.duration)});
   }
   if (!r.chain.empty() && check.type != "cert_file") {
     // Exported even when verification failed: that is when ops need them most (SPEC §3).

@@ -39,7 +39,8 @@ TEST_CASE("e2e: Prometheus scrapes probed and promtool accepts its metrics", "[e
   std::ofstream(dir.file("probed.toml")) << "[daemon]\nlisten = \"" << listen << "\"\nlocation = \"e2e\"\n"
       << "[defaults]\ninterval = \"1s\"\ntimeout = \"500ms\"\n"
       << "[[checks]]\nname = \"self\"\ntype = \"http\"\ntargets = [\"http://" << listen << "/-/healthy\"]\n"
-      << "[[checks]]\nname = \"down\"\ntype = \"http\"\ntargets = [\"http://127.0.0.1:" << closed_port << "/\"]\n";
+      << "[[checks]]\nname = \"down\"\ntype = \"http\"\ntargets = [\"http://127.0.0.1:" << closed_port << "/\"]\n"
+      << "[[checks]]\nname = \"port\"\ntype = \"tcp\"\ntargets = [\"" << listen << "\"]\n";
   ProcessOptions po;
   po.stderr_path = dir.file("probed.log");
   auto probed = Process::spawn({probed_bin(), "run", "-c", dir.file("probed.toml")}, po);
@@ -52,6 +53,8 @@ TEST_CASE("e2e: Prometheus scrapes probed and promtool accepts its metrics", "[e
   CHECK(rc == 0);
   auto metrics = shell("curl -sf http://" + listen + "/metrics");
   CHECK_THAT(metrics, Catch::Contains("probe_failures_total{check=\"down\",location=\"e2e\",reason=\"connect\""));
+  CHECK_THAT(metrics, Catch::Contains("probe_phase_duration_seconds{check=\"port\",location=\"e2e\",phase=\"connect\""));
+  CHECK_THAT(metrics, Catch::Contains("probe_http_duration_seconds{check=\"self\",location=\"e2e\",phase=\"connect\""));
 
   std::ofstream(dir.file("prometheus.yml"))
       << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
