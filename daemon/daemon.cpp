@@ -152,9 +152,8 @@ class Daemon {
             }
             // The same validation as at load time; bad entries are skipped, not probed.
             std::vector<config::Target> valid;
-            const auto* type = config_ ? probes::find_probe_type(
-                                             config_->find_check(name) ? config_->find_check(name)->type : "")
-                                       : nullptr;
+            const config::CheckConfig* check = config_ ? config_->find_check(name) : nullptr;
+            const auto* type = check ? probes::find_probe_type(check->type) : nullptr;
             for (auto& target : *t) {
               auto problem = type && type->info.check_target ? type->info.check_target(target.address)
                                                              : std::nullopt;

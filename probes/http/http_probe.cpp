@@ -86,7 +86,6 @@ void HttpProbe::start(Run& run) {
   pinned_proxy_.clear();
   transfer_.reset_outcome();
   tls_version_.clear();
-  chain_verified_.clear();
   result_ = Result{};
   method_ = spec_->method;
   visited_.clear();
@@ -240,10 +239,7 @@ void HttpProbe::add_hop_phases(const HopOutcome& o) {
 void HttpProbe::on_transfer_done() {
   HopOutcome& o = transfer_.outcome();
   add_hop_phases(o);
-  if (!o.chain.empty()) {
-    result_.chain = o.chain;
-    chain_verified_ = o.verified_chain;
-  }
+  if (!o.chain.empty()) result_.chain = o.chain;
   if (!o.tls_version.empty()) tls_version_ = o.tls_version;
   bool capped = o.code == CURLE_WRITE_ERROR && o.response.body_truncated;
   if (o.code != CURLE_OK && !capped) return fail_transfer(o);

@@ -65,7 +65,6 @@ class HttpProbe : public Probe {
   std::string current_;
   std::string pinned_proxy_;
   std::string tls_version_;
-  std::vector<CertInfo> chain_verified_;
   uint64_t gen_ = 0;  // bumped by start() and cancel(): stale deferred work checks it
 };
 

@@ -220,7 +220,6 @@ void HttpTransfer::capture_tls() {
   out_.is_tls = true;
   out_.tls_version = tls_version_name(ssl);
   if (out_.chain.empty()) out_.chain = chain_info(SSL_get_peer_cert_chain(ssl));
-  if (out_.verify_error == 0) out_.verified_chain = chain_info(SSL_get0_verified_chain(ssl));
 }
 
 std::string HttpTransfer::progress() const {
@@ -242,10 +241,6 @@ void HttpTransfer::collect() {
   curl_easy_getinfo(easy_, CURLINFO_OS_ERRNO, &out_.os_errno);
   curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &out_.response.status);
   curl_easy_getinfo(easy_, CURLINFO_HTTP_VERSION, &out_.http_version);
-  char* redirect = nullptr;
-  if (curl_easy_getinfo(easy_, CURLINFO_REDIRECT_URL, &redirect) == CURLE_OK && redirect) {
-    out_.redirect_url = redirect;
-  }
   curl_off_t cl = -1;
   curl_easy_getinfo(easy_, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
   out_.content_length = static_cast<double>(cl);

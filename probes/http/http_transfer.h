@@ -37,14 +37,12 @@ struct HopOutcome {
   bool headers_done = false;
   HttpResponse response;
   long http_version = 0;  // CURL_HTTP_VERSION_*
-  std::string redirect_url;
   double content_length = -1;
   Duration connect{}, tls{}, processing{}, transfer{};
   std::string primary_ip;
   bool is_tls = false;
   std::string tls_version;
   std::vector<CertInfo> chain;           // as served, leaf first
-  std::vector<CertInfo> verified_chain;  // up to the trust anchor, when verification passed
   long verify_error = 0;                 // X509_V_OK when none
   std::optional<CertInfo> verify_error_cert;
 };

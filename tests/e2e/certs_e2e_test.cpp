@@ -7,20 +7,11 @@
 
 #include "tests/harness/nginx.h"
 #include "tests/harness/pki.h"
+#include "tests/e2e/e2e.h"
 #include "tests/harness/ports.h"
 #include "tests/harness/process.h"
 
 using namespace probed::testing;
-
-namespace {
-
-std::string probed_bin() {
-  const char* p = std::getenv("PROBED_BIN");
-  REQUIRE(p != nullptr);
-  return p;
-}
-
-}  // namespace
 
 TEST_CASE("e2e: probed certs lists certificates by expiry and exits 1 on WARNING or worse", "[e2e][certs]") {
   TempDir dir("probed-certs-e2e");

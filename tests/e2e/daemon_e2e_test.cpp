@@ -7,6 +7,7 @@
 #include <fstream>
 #include <thread>
 
+#include "tests/e2e/e2e.h"
 #include "tests/harness/ports.h"
 #include "tests/harness/process.h"
 
@@ -14,12 +15,6 @@ using namespace probed::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::string probed_bin() {
-  const char* p = std::getenv("PROBED_BIN");
-  REQUIRE(p != nullptr);
-  return p;
-}
 
 std::string run(std::vector<std::string> argv, int* code) {
   return Process::run_capture(std::move(argv), code, std::chrono::seconds(30));

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <thread>
 
+#include "tests/e2e/e2e.h"
 #include "tests/harness/ports.h"
 #include "tests/harness/process.h"
 
@@ -20,11 +21,6 @@ const std::vector<std::string> kCanaries = {"canary-bearer-7f3a9", "canary-basic
                                             "canary-inline-44d0e", "canary-header-e5c71",
                                             "canary-url-9a2b6"};
 
-std::string probed_bin() {
-  const char* p = std::getenv("PROBED_BIN");
-  REQUIRE(p != nullptr);
-  return p;
-}
 
 void no_canary_in(const std::string& where, const std::string& text) {
   for (const auto& c : kCanaries) {
