@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/alerting.h"
 #include "config/diagnostics.h"
 #include "daemon/base/clock.h"
 
@@ -71,10 +72,18 @@ struct Config {
   std::string path;  // "<default>" for the embedded default config
   DaemonConfig daemon;
   std::vector<CheckConfig> checks;
+  std::vector<ReceiverConfig> receivers;
+  AlertingConfig alerting;
 
   const CheckConfig* find_check(std::string_view name) const {
     for (const auto& c : checks) {
       if (c.name == name) return &c;
+    }
+    return nullptr;
+  }
+  const ReceiverConfig* find_receiver(std::string_view name) const {
+    for (const auto& r : receivers) {
+      if (r.name == name) return &r;
     }
     return nullptr;
   }

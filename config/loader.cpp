@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "config/alerting_reader.h"
 #include "config/duration.h"
 #include "config/labels.h"
 #include "config/reader.h"
@@ -18,8 +19,7 @@ namespace probed::config {
 namespace {
 
 // Sections that later releases add; rejected, never silently ignored.
-const std::set<std::string, std::less<>> kNotYetSections = {"receivers", "alerting",
-                                                              "probe_endpoint"};
+const std::set<std::string, std::less<>> kNotYetSections = {"probe_endpoint"};
 
 bool valid_check_name(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
@@ -47,6 +47,8 @@ class Loader {
       top.mark(name);
     }
     if (auto d = top.table("daemon")) read_daemon(*d, cfg->daemon);
+    cfg->receivers = read_receivers(top);
+    for (const auto& rc : cfg->receivers) receiver_names_.insert(rc.name);
     const toml::table* defaults = nullptr;
     if (const auto* n = top.node("defaults")) {
       defaults = n->as_table();
@@ -64,6 +66,7 @@ class Loader {
       }
       cfg->checks.push_back(std::move(*c));
     }
+    cfg->alerting = read_alerting(top, cfg->checks);
     top.finish();
     return cfg;
   }
@@ -186,8 +189,11 @@ class Loader {
     }
     if (auto recv = r.strings("alert_receivers")) {
       for (const auto& name : *recv) {
-        // Receivers arrive with the alerting release; until then every name is unknown.
-        r.error_at("alert_receivers", "unknown receiver '" + name + "' (no [[receivers]] defined)");
+        if (receiver_names_.count(name) == 0) {
+          r.error_at("alert_receivers", "unknown receiver '" + name + "'" +
+                                            (receiver_names_.empty() ? " (no [[receivers]] defined)"
+                                                                     : " (" + receiver_list() + ")"));
+        }
       }
       if (c != nullptr) c->alert_receivers = *recv;
     }
@@ -301,7 +307,14 @@ class Loader {
     }
   }
 
+  std::string receiver_list() const {
+    std::string out;
+    for (const auto& n : receiver_names_) out += (out.empty() ? "" : ", ") + n;
+    return out;
+  }
+
   const ProbeTypes& types_;
+  std::set<std::string, std::less<>> receiver_names_;
   Diagnostics& diags_;
   std::string base_dir_;
 };
