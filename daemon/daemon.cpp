@@ -17,6 +17,7 @@
 #include "daemon/http_server.h"
 #include "daemon/io/worker.h"
 #include "daemon/scheduler.h"
+#include "exporters/alerts/alerting.h"
 #include "exporters/metrics/daemon_metrics.h"
 #include "exporters/metrics/metrics_exporter.h"
 #include "probes/probe.h"
@@ -25,6 +26,8 @@ namespace probed::daemon {
 namespace {
 
 constexpr const char* kSystemConfig = "/etc/probed/probed.toml";
+// SIGTERM: how long queued notifications get for one last delivery attempt.
+constexpr base::Duration kNotifyFlushBound = std::chrono::seconds(5);
 
 config::LoadResult load(const std::string& path) {
   if (path.empty()) {
@@ -47,15 +50,20 @@ class Daemon {
         ares_(loop),
         services_{loop, curl, ares_, &worker_},
         daemon_metrics_(registry_),
+        alerting_(loop, curl, ares_, worker_, daemon_metrics_),
         scheduler_(loop, services_, daemon_metrics_),
         path_(std::move(path)) {}
 
   int run(std::shared_ptr<const config::Config> cfg) {
     exporter_ = std::make_unique<exporters::MetricsExporter>(cfg->daemon.location);
     scheduler_.add_sink(exporter_.get());
+    scheduler_.add_sink(&alerting_.engine());
     scheduler_.on_added([this](const config::CheckConfig& c, const config::Target& t) {
       exporter_->on_added(c, t);
+      alerting_.engine().on_added(c, t);
     });
+    alerting_.load_state(cfg->daemon.state_dir);
+    state_dir_ = cfg->daemon.state_dir;
     HttpHandlers h;
     h.metrics = [this](std::ostream& out) {
       exporters::write_families(out, registry_.Collect());  // the daemon's own few series
@@ -88,8 +96,8 @@ class Daemon {
     sd_notify(0, "READY=1\nSTATUS=probing");
     start_watchdog();
     loop_.run();
-    sd_notify(0, "STOPPING=1");
     scheduler_.stop();
+    alerting_.save_now();
     server_.reset();
     base::log_info("probed stopped");
     return 0;
@@ -114,10 +122,13 @@ class Daemon {
   }
 
   void shutdown(const char* why) {
+    if (stopping_) return;
+    stopping_ = true;
     base::log_info("shutting down", {{"signal", why}});
+    sd_notify(0, "STOPPING=1");
     ready_ = false;
     scheduler_.stop();
-    loop_.stop();
+    alerting_.shutdown(kNotifyFlushBound, [this] { loop_.stop(); });
   }
 
   void apply(std::shared_ptr<const config::Config> cfg) {
@@ -129,7 +140,12 @@ class Daemon {
       base::log_warn("daemon.location changed; it takes effect after a restart",
                      {{"location", cfg->daemon.location}});
     }
+    if (config_ && cfg->daemon.state_dir != state_dir_) {
+      base::log_warn("daemon.state_dir changed; it takes effect after a restart",
+                     {{"state_dir", cfg->daemon.state_dir}});
+    }
     config_ = cfg;
+    alerting_.apply(cfg);  // first: the scheduler's slot changes below reach its engine
     scheduler_.apply(cfg);
     schedule_targets_files();
   }
@@ -210,12 +226,15 @@ class Daemon {
   prometheus::Registry registry_;
   exporters::DaemonMetrics daemon_metrics_;
   std::unique_ptr<exporters::MetricsExporter> exporter_;
-  Scheduler scheduler_;
   io::Worker worker_;
+  exporters::alerts::Alerting alerting_;
+  Scheduler scheduler_;
   std::unique_ptr<HttpServer> server_;
   std::shared_ptr<const config::Config> config_;
   std::string path_;
   std::string listen_;
+  std::string state_dir_;
+  bool stopping_ = false;
   std::atomic<bool> ready_{false};
   std::atomic<int64_t> last_tick_{0};
   io::TimerId targets_timer_ = 0;

@@ -32,7 +32,17 @@ DaemonMetrics::DaemonMetrics(prometheus::Registry& r)
       reload_ok_(single_gauge(r, names::kReloadSuccessful,
                               "Whether the last config load or reload succeeded")),
       reload_ts_(single_gauge(r, names::kReloadTimestamp,
-                              "When the config was last loaded successfully, unix time")) {
+                              "When the config was last loaded successfully, unix time")),
+      notifications_(prometheus::BuildCounter()
+                         .Name(std::string(names::kNotifications))
+                         .Help("Alert notifications by receiver and result: sent (2xx), failed "
+                               "(each failed delivery attempt), dropped (queue full or receiver "
+                               "removed)")
+                         .Register(r)),
+      queue_length_(prometheus::BuildGauge()
+                        .Name(std::string(names::kNotificationQueue))
+                        .Help("Notifications waiting for delivery, per receiver")
+                        .Register(r)) {
   single_gauge(r, names::kBuildInfo, "probed build information", {{"version", PROBED_VERSION}})
       .Set(1);
 }
@@ -55,6 +65,37 @@ void DaemonMetrics::forget_check(const std::string& check) {
 void DaemonMetrics::reload_result(bool ok) {
   reload_ok_.Set(ok ? 1 : 0);
   if (ok) reload_ts_.Set(base::unix_now());
+}
+
+void DaemonMetrics::add_receiver(const std::string& receiver) {
+  if (receivers_.count(receiver) != 0) return;
+  receivers_[receiver] = {&notifications_.Add({{"receiver", receiver}, {"result", "sent"}}),
+                          &notifications_.Add({{"receiver", receiver}, {"result", "failed"}}),
+                          &notifications_.Add({{"receiver", receiver}, {"result", "dropped"}}),
+                          &queue_length_.Add({{"receiver", receiver}})};
+}
+
+void DaemonMetrics::count_notifications(const std::string& receiver, std::string_view result,
+                                        size_t n) {
+  add_receiver(receiver);
+  auto& s = receivers_[receiver];
+  auto* c = result == "sent" ? s.sent : result == "failed" ? s.failed : s.dropped;
+  c->Increment(static_cast<double>(n));
+}
+
+void DaemonMetrics::set_queue_length(const std::string& receiver, size_t n) {
+  add_receiver(receiver);
+  receivers_[receiver].queue->Set(static_cast<double>(n));
+}
+
+void DaemonMetrics::forget_receiver(const std::string& receiver) {
+  auto it = receivers_.find(receiver);
+  if (it == receivers_.end()) return;
+  notifications_.Remove(it->second.sent);
+  notifications_.Remove(it->second.failed);
+  notifications_.Remove(it->second.dropped);
+  queue_length_.Remove(it->second.queue);
+  receivers_.erase(it);
 }
 
 }  // namespace probed::exporters

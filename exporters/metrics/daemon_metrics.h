@@ -25,6 +25,12 @@ class DaemonMetrics {
   void count_skip(const std::string& check);
   void forget_check(const std::string& check);
   void reload_result(bool ok);
+  // probed_notifications_total{receiver,result} (sent, failed, dropped; all three pre-created)
+  // and probed_notification_queue_length{receiver}.
+  void add_receiver(const std::string& receiver);
+  void count_notifications(const std::string& receiver, std::string_view result, size_t n);
+  void set_queue_length(const std::string& receiver, size_t n);
+  void forget_receiver(const std::string& receiver);
 
  private:
   prometheus::Family<prometheus::Counter>& skipped_;
@@ -34,6 +40,15 @@ class DaemonMetrics {
   prometheus::Gauge& reload_ok_;
   prometheus::Gauge& reload_ts_;
   std::map<std::string, prometheus::Counter*> skipped_by_check_;
+  prometheus::Family<prometheus::Counter>& notifications_;
+  prometheus::Family<prometheus::Gauge>& queue_length_;
+  struct ReceiverSeries {
+    prometheus::Counter* sent;
+    prometheus::Counter* failed;
+    prometheus::Counter* dropped;
+    prometheus::Gauge* queue;
+  };
+  std::map<std::string, ReceiverSeries, std::less<>> receivers_;
 };
 
 }  // namespace probed::exporters
