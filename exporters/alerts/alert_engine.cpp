@@ -65,7 +65,13 @@ bool AlertEngine::is_canary(const CheckKey& key) const {
 }
 
 void AlertEngine::on_added(const config::CheckConfig& check, const config::Target& target) {
-  live_.insert({check.name, target.address});
+  CheckKey key{check.name, target.address};
+  live_.insert(key);
+  if (restored_.empty()) return;
+  auto it = restored_.find({check.name, sha256_hex(target.address)});
+  if (it == restored_.end()) return;
+  states_[key] = std::move(it->second);
+  restored_.erase(it);
 }
 
 void AlertEngine::on_removed(const CheckKey& key) {
@@ -82,6 +88,11 @@ void AlertEngine::on_removed(const CheckKey& key) {
 }
 
 void AlertEngine::sweep() {
+  // Restored state no slot claimed: its check or target is gone since the state was saved.
+  for (auto& [key, st] : restored_) {
+    states_[{key.first, "#" + key.second}] = std::move(st);
+  }
+  restored_.clear();
   bool canary_gone = false;
   for (auto it = states_.begin(); it != states_.end();) {
     if (live_.count(it->first) != 0) {
@@ -110,7 +121,7 @@ Alert AlertEngine::make_alert(const State& st, const CheckKey& key, const char* 
   a.name = name;
   a.severity = severity;
   a.check = key.check;
-  a.target = key.target;
+  a.target = base::redact(key.target);  // a token in a target URL stays out of every payload
   a.location = cfg_ ? cfg_->daemon.location : "";
   for (const auto& [k, v] : st.labels) {
     if (k != "alertname" && k != "severity") a.labels.emplace_back(k, v);
@@ -152,7 +163,7 @@ void AlertEngine::update_probe_state(const CheckKey& key, State& st, const probe
     const bool canary = is_canary(key);
     Alert a = make_alert(st, key, canary ? kProberDegraded : kProbeFailed, "critical");
     set_annotation(a, "summary", key.target == key.check ? key.check + " is failing"
-                                                         : key.check + " is failing for " + key.target);
+                                                         : key.check + " is failing for " + a.target);
     set_annotation(a, "description", describe(r));
     if (canary) {
       st.failed = a;  // the canary's own part; the one ProberDegraded is degraded_
@@ -203,7 +214,7 @@ void AlertEngine::update_cert_state(const config::CheckConfig& check, const conf
   if (severity.empty()) return;
   const double days = probes::days_left(c, now);
   const auto whole = static_cast<int64_t>(std::floor(std::abs(days)));
-  std::string summary = "certificate for " + target.address +
+  std::string summary = "certificate for " + base::redact(target.address) +
                         (days < 0 ? " expired " + std::to_string(whole) + " days ago"
                                   : " expires in " + std::to_string(whole) + " days");
   std::string description = c.subject + " issued by " + c.issuer +
@@ -327,8 +338,9 @@ nlohmann::json AlertEngine::to_json() const {
   json alerts = json::array();
   for (const auto& [key, st] : states_) {
     if (!st.failed && !st.cert) continue;  // counts under the threshold are not kept
+    // The target may carry a secret (a token in a URL): the file keeps its hash.
     alerts.push_back({{"check", key.check},
-                      {"target", key.target},
+                      {"target_sha256", sha256_hex(key.target)},
                       {"receivers", st.receivers},
                       {"fails", st.fails},
                       {"oks", st.oks},
@@ -355,7 +367,8 @@ void AlertEngine::restore(const nlohmann::json& j) {
       st.announced = e.at("announced").get<bool>();
       if (!e.at("failed").is_null()) st.failed = alert_from_json(e.at("failed"));
       if (!e.at("cert").is_null()) st.cert = alert_from_json(e.at("cert"));
-      states_[{e.at("check").get<std::string>(), e.at("target").get<std::string>()}] = std::move(st);
+      restored_[{e.at("check").get<std::string>(), e.at("target_sha256").get<std::string>()}] =
+          std::move(st);
     }
     if (j.contains("degraded") && !j.at("degraded").is_null()) {
       degraded_ = alert_from_json(j.at("degraded"));

@@ -84,6 +84,8 @@ class AlertEngine : public ResultSink {
   AlertSink& notifier_;
   std::shared_ptr<const config::Config> cfg_;
   std::map<CheckKey, State> states_;
+  // From the state file, keyed by (check, SHA-256 of the target), until a slot claims it.
+  std::map<std::pair<std::string, std::string>, State> restored_;
   std::set<CheckKey> live_;
   std::set<CheckKey> removed_;
   bool sweep_queued_ = false;

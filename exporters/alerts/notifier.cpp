@@ -1,7 +1,5 @@
 #include "exporters/alerts/notifier.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 
 #include "daemon/base/log.h"
@@ -10,18 +8,7 @@
 namespace probed::exporters::alerts {
 namespace {
 
-std::string url_hash(const std::string& url) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_Digest(url.data(), url.size(), md, &n, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < 8; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
-}
+std::string url_hash(const std::string& url) { return sha256_hex(url).substr(0, 16); }
 
 bool retryable(const io::HttpAnswer& a) {
   return a.status == 0 || a.status >= 500 || a.status == 429 || a.status == 408;

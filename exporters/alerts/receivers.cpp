@@ -1,7 +1,5 @@
 #include "exporters/alerts/receivers.h"
 
-#include <openssl/evp.h>
-
 #include <nlohmann/json.hpp>
 
 namespace probed::exporters::alerts {
@@ -13,19 +11,6 @@ json object_of(const config::Labels& l) {
   json j = json::object();
   for (const auto& [k, v] : l) j[k] = v;
   return j;
-}
-
-std::string sha256_hex(const std::string& s) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_Digest(s.data(), s.size(), md, &n, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < n; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
 }
 
 // "ProbeFailed api-health https://x/ at edge-1" or "ProberDegraded gateway at edge-1".

@@ -1,7 +1,9 @@
 // Issue 7 (secrets): canary values in every secret field this version has (bearer token file,
 // basic-auth password file and inline password, a header from ${env:}, a target URL carrying a
-// ${env:} token) never appear in logs at debug level, /metrics, `probed probe` traces or
-// `probed check-config` output. Extend as the status page, API and alerts land.
+// ${env:} token, a receiver header from ${env:}, a Slack URL from url_file, a PagerDuty routing
+// key from routing_key_file) never appear in logs at debug level, /metrics, `probed probe`
+// traces, `probed check-config` output, alert payloads (but where they belong: the webhook's own
+// header, PagerDuty's own key) or the alert state file. Extend as the status page and API land.
 #include <catch2/catch.hpp>
 
 #include <csignal>
@@ -11,6 +13,7 @@
 #include "tests/e2e/e2e.h"
 #include "tests/harness/ports.h"
 #include "tests/harness/process.h"
+#include "tests/harness/recording_server.h"
 
 using namespace probed::testing;
 using namespace std::chrono_literals;
@@ -19,11 +22,14 @@ namespace {
 
 const std::vector<std::string> kCanaries = {"canary-bearer-7f3a9", "canary-basic-b81c2",
                                             "canary-inline-44d0e", "canary-header-e5c71",
-                                            "canary-url-9a2b6"};
+                                            "canary-url-9a2b6", "canary-hook-0c9d1",
+                                            "canary-slack-6e2f8", "canary-pd-31ab7"};
 
 
-void no_canary_in(const std::string& where, const std::string& text) {
+void no_canary_in(const std::string& where, const std::string& text,
+                  const std::string& allowed = "") {
   for (const auto& c : kCanaries) {
+    if (c == allowed) continue;
     INFO(where << " contains " << c << ":\n" << text.substr(0, 4000));
     CHECK(text.find(c) == std::string::npos);
   }
@@ -38,18 +44,31 @@ TEST_CASE("e2e: secret values never appear in logs, metrics, traces or check-con
   const int port = free_port();
   const int closed = free_port();
   const std::string listen = "127.0.0.1:" + std::to_string(port);
+  RecordingServer hook, pd;
+  write_file(dir.file("slack-url"), "http://127.0.0.1:" + std::to_string(closed) + "/services/" +
+                                        kCanaries[6] + "\n");
+  write_file(dir.file("pd-key"), kCanaries[7] + "\n");
   std::ofstream(dir.file("probed.toml"))
-      << "[daemon]\nlisten = \"" << listen << "\"\n[defaults]\ninterval = \"1s\"\ntimeout = \"500ms\"\n"
+      << "[daemon]\nlisten = \"" << listen << "\"\nstate_dir = \"" << dir.file("state") << "\"\n"
+      << "[defaults]\ninterval = \"1s\"\ntimeout = \"500ms\"\n"
+      << "[alerting]\nfailure_threshold = 1\n"
+      << "[[receivers]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"" << hook.url() << "\"\n"
+      << "headers = { X-Token = \"${env:PROBED_HOOK_CANARY}\" }\n"
+      << "[[receivers]]\nname = \"chat\"\ntype = \"slack\"\nurl_file = \"" << dir.file("slack-url") << "\"\n"
+      << "[[receivers]]\nname = \"pd\"\ntype = \"pagerduty\"\nurl = \"" << pd.url("/v2/enqueue") << "\"\n"
+      << "routing_key_file = \"" << dir.file("pd-key") << "\"\n"
       << "[[checks]]\nname = \"bearer\"\ntype = \"http\"\ntargets = [\"http://" << listen
       << "/-/healthy?token=${env:PROBED_URL_CANARY}\"]\n"
       << "[checks.http]\nbearer_token_file = \"" << dir.file("token") << "\"\n"
       << "headers = { X-Api-Key = \"${env:PROBED_HEADER_CANARY}\" }\n"
       << "[[checks]]\nname = \"basic\"\ntype = \"http\"\ntargets = [\"http://127.0.0.1:" << closed
-      << "/?t=${env:PROBED_URL_CANARY}\"]\n"
+      << "/?t=${env:PROBED_URL_CANARY}\"]\nalert_receivers = [\"hook\", \"chat\", \"pd\"]\n"
       << "[checks.http]\nbasic_auth = { username = \"u\", password_file = \"" << dir.file("pw") << "\" }\n"
       << "[[checks]]\nname = \"inline\"\ntype = \"http\"\ntargets = [\"http://" << listen << "/-/ready\"]\n"
       << "[checks.http]\nbasic_auth = { username = \"u\", password = \"" << kCanaries[2] << "\" }\n";
-  std::vector<std::string> env = {"PROBED_HEADER_CANARY=" + kCanaries[3], "PROBED_URL_CANARY=" + kCanaries[4]};
+  std::vector<std::string> env = {"PROBED_HEADER_CANARY=" + kCanaries[3],
+                                  "PROBED_URL_CANARY=" + kCanaries[4],
+                                  "PROBED_HOOK_CANARY=" + kCanaries[5]};
   ProcessOptions po;
   po.stderr_path = dir.file("probed.log");
   po.env = env;
@@ -60,6 +79,17 @@ TEST_CASE("e2e: secret values never appear in logs, metrics, traces or check-con
   auto metrics = Process::run_capture({"curl", "-s", "http://" + listen + "/metrics"}, &rc);
   CHECK_THAT(metrics, Catch::Contains("check=\"basic\""));
   no_canary_in("/metrics", metrics);
+
+  // The failing check's alert went out; its target's token is masked in the payloads.
+  REQUIRE(hook.wait_for(1, 10s));
+  REQUIRE(pd.wait_for(1, 10s));
+  auto hook_req = hook.requests().at(0);
+  CHECK_THAT(hook_req.body, Catch::Contains("ProbeFailed"));
+  CHECK(hook_req.header("X-Token") == kCanaries[5]);  // where it belongs
+  no_canary_in("the webhook payload", hook_req.body);
+  auto pd_req = pd.requests().at(0);
+  CHECK_THAT(pd_req.body, Catch::Contains(kCanaries[7]));  // PagerDuty's own routing key
+  no_canary_in("the PagerDuty payload", pd_req.body, kCanaries[7]);
 
   // The same environment for the CLI runs.
   for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
@@ -82,5 +112,10 @@ TEST_CASE("e2e: secret values never appear in logs, metrics, traces or check-con
   std::this_thread::sleep_for(1500ms);
   daemon.signal(SIGTERM);
   CHECK(daemon.wait_exit(10s) == 0);
-  no_canary_in("the daemon's log", read_file(dir.file("probed.log")));
+  auto log = read_file(dir.file("probed.log"));
+  CHECK_THAT(log, Catch::Contains("receiver=chat"));  // the Slack URL is down and logged, masked
+  no_canary_in("the daemon's log", log);
+  auto state = read_file(dir.file("state/alert-state.json"));
+  CHECK_THAT(state, Catch::Contains("ProbeFailed"));
+  no_canary_in("the alert state file", state);
 }
