@@ -46,6 +46,8 @@ std::string Alert::label(std::string_view n) const { return find(labels, n); }
 std::string Alert::annotation(std::string_view n) const { return find(annotations, n); }
 
 std::string rfc3339(double unix_seconds) {
+  if (!std::isfinite(unix_seconds) || unix_seconds < 0) unix_seconds = 0;
+  unix_seconds = std::min(unix_seconds, 253402300799.0);  // 9999-12-31T23:59:59Z
   double whole = std::floor(unix_seconds);
   auto t = static_cast<time_t>(whole);
   int ms = static_cast<int>(std::lround((unix_seconds - whole) * 1000));
@@ -72,6 +74,10 @@ std::string sha256_hex(std::string_view text) {
     out += hex[md[i] & 15];
   }
   return out;
+}
+
+std::string dump_json(const nlohmann::json& j, int indent) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 nlohmann::json to_json(const Alert& a) {

@@ -33,11 +33,16 @@ struct Alert {
 };
 
 // RFC 3339 in UTC with milliseconds ("2026-11-23T14:03:07.250Z"), as Alertmanager prints.
+// Times outside years 1970-9999 are clamped.
 std::string rfc3339(double unix_seconds);
 
 // SHA-256 of `text` in lower-case hex: how the state file names secrets-bearing values (URLs,
 // targets) without holding them, and how long PagerDuty keys are shortened.
 std::string sha256_hex(std::string_view text);
+
+// JSON text for the wire and the state file. Invalid UTF-8 (a server's bytes quoted in a probe
+// message) becomes U+FFFD instead of an exception.
+std::string dump_json(const nlohmann::json& j, int indent = -1);
 
 nlohmann::json to_json(const Alert& a);
 Alert alert_from_json(const nlohmann::json& j);  // throws nlohmann::json::exception

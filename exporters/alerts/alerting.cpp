@@ -72,7 +72,7 @@ std::string Alerting::snapshot() const {
                       {"saved_at", base::unix_now()},
                       {"engine", engine_.to_json()},
                       {"spool", notifier_.to_json()}};
-  return j.dump();
+  return dump_json(j);
 }
 
 void Alerting::schedule_save() {

@@ -82,9 +82,10 @@ void Notifier::apply(const config::Config& cfg, const std::string& generator_url
       base::log_warn("receiver removed; its queued notifications are dropped",
                      {{"receiver", lane->receiver}, {"dropped", std::to_string(lane->queue.size())}});
     }
+    const std::string& name = lane->receiver;
     bool gone = std::none_of(next.begin(), next.end(),
-                             [&](const auto& kv) { return kv.second->receiver == lane->receiver; });
-    if (gone) metrics_.forget_receiver(lane->receiver);
+                             [&name](const auto& kv) { return kv.second->receiver == name; });
+    if (gone) metrics_.forget_receiver(name);
   }
   lanes_ = std::move(next);
   for (auto& [key, lane] : lanes_) {

@@ -44,7 +44,7 @@ std::string AlertmanagerReceiver::render(std::span<const Alert> alerts,
                     {"endsAt", rfc3339(a.resolved() ? a.ends_at : ctx.now + lease)},
                     {"generatorURL", generator_url(a, ctx)}});
   }
-  return list.dump();
+  return dump_json(list);
 }
 
 std::string WebhookReceiver::render(std::span<const Alert> alerts, const RenderContext& ctx) const {
@@ -63,7 +63,7 @@ std::string WebhookReceiver::render(std::span<const Alert> alerts, const RenderC
             {"endsAt", a.resolved() ? json(rfc3339(a.ends_at)) : json(nullptr)},
             {"generatorURL", generator_url(a, ctx)},
             {"fingerprint", sha256_hex(a.id()).substr(0, 16)}};
-  return j.dump();
+  return dump_json(j);
 }
 
 std::string SlackReceiver::render(std::span<const Alert> alerts, const RenderContext& ctx) const {
@@ -77,7 +77,7 @@ std::string SlackReceiver::render(std::span<const Alert> alerts, const RenderCon
     if (auto rb = a.annotation("runbook_url"); !rb.empty()) text += " | runbook: <" + rb + ">";
   }
   text += " | <" + generator_url(a, ctx) + "|status>";
-  return json{{"text", text}}.dump();
+  return dump_json(json{{"text", text}});
 }
 
 std::string pagerduty_dedup_key(const Alert& a) {
@@ -111,7 +111,7 @@ std::string PagerdutyReceiver::render(std::span<const Alert> alerts,
       j["links"] = json::array({{{"href", rb}, {"text", "runbook"}}});
     }
   }
-  return j.dump();
+  return dump_json(j);
 }
 
 }  // namespace probed::exporters::alerts
