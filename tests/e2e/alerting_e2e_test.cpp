@@ -2,7 +2,8 @@
 // Alertmanager (Debian's prometheus-alertmanager) after failure_threshold failures with the
 // labels and annotations of SPEC §5, both replicas of an HA pair get it even when one starts
 // late, recovery resolves it; kill -9 with notifications pending loses nothing and a firing
-// alert keeps its startsAt across the restart; SIGTERM persists what could not be delivered.
+// alert keeps its startsAt across the restart; SIGTERM persists what could not be delivered;
+// an HA pair yields one alert; a reload keeps a firing alert and removing its check resolves it.
 #include <catch2/catch.hpp>
 
 #include <netinet/in.h>
@@ -236,4 +237,62 @@ TEST_CASE("e2e: SIGTERM with a hanging receiver exits 0 within the bound and kee
   REQUIRE(spool.size() == 1);
   CHECK(spool[0]["receiver"] == "hook");
   CHECK(spool[0]["alerts"].size() == 1);
+}
+
+TEST_CASE("e2e: an HA pair of probers on one config yields one alert in Alertmanager",
+          "[e2e][alerts]") {
+  TempDir amdir("probed-am-ha");
+  const int am_port = free_port(), target = free_port();
+  Alertmanager am(amdir, am_port, "am");
+  const std::string cfg = tcp_check("svc", target, "alert_receivers = [\"am\"]\n") +
+                          "[[receivers]]\nname = \"am\"\ntype = \"alertmanager\"\nurl = "
+                          "\"http://127.0.0.1:" + std::to_string(am_port) +
+                          "\"\n[alerting]\nfailure_threshold = 1\nresend_interval = \"2s\"\n";
+  Probed a, b;  // same location, same checks: nothing tells them apart
+  a.write(cfg);
+  b.write(cfg);
+  a.start();
+  b.start();
+  REQUIRE(eventually([&] { return a.runs("svc") >= 2 && b.runs("svc") >= 2; }, 10s));
+  // Both have sent (and re-sent) it; Alertmanager holds one alert.
+  REQUIRE(eventually([&] {
+    auto m = curl("http://" + b.listen + "/metrics");
+    return m.find("probed_notifications_total{receiver=\"am\",result=\"sent\"} 0") == std::string::npos;
+  }, 10s));
+  std::this_thread::sleep_for(2500ms);
+  CHECK(am.find("ProbeFailed", "svc").size() == 1);
+  CHECK(am.alerts().size() == 1);
+}
+
+TEST_CASE("e2e: a reload keeps a firing alert, and removing its check resolves it",
+          "[e2e][alerts]") {
+  RecordingServer hook;
+  const int target = free_port();
+  Probed p;
+  const std::string receivers = "[[receivers]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"" +
+                                hook.url() + "\"\n[alerting]\nfailure_threshold = 2\n";
+  p.write(tcp_check("svc", target, "alert_receivers = [\"hook\"]\n") + receivers);
+  p.start();
+  REQUIRE(hook.wait_for(1, 10s));
+  const auto started = json::parse(hook.requests()[0].body)["startsAt"];
+
+  // An unrelated change, and a change to the check itself (it restarts): no new announcement.
+  p.write(tcp_check("svc", target, "alert_receivers = [\"hook\"]\nlabels = { x = \"1\" }\n") +
+          tcp_check("other", target) + receivers);
+  p.proc.signal(SIGHUP);
+  REQUIRE(eventually([&] { return p.log().find("config reloaded") != std::string::npos; }, 10s));
+  std::this_thread::sleep_for(2500ms);
+  CHECK(hook.count() == 1);
+
+  // The check is removed: its alert resolves, with the same startsAt.
+  p.write(tcp_check("other", target) + receivers);
+  p.proc.signal(SIGHUP);
+  REQUIRE(hook.wait_for(2, 10s));
+  auto resolved = json::parse(hook.requests()[1].body);
+  CHECK(resolved["status"] == "resolved");
+  CHECK(resolved["check"] == "svc");
+  CHECK(resolved["startsAt"] == started);
+  CHECK_THAT(resolved["annotations"]["description"].get<std::string>(), Catch::Contains("removed"));
+  p.proc.signal(SIGTERM);
+  CHECK(p.proc.wait_exit(10s) == 0);
 }
