@@ -19,6 +19,11 @@
 #include "daemon/scheduler.h"
 #include "exporters/metrics/daemon_metrics.h"
 #include "exporters/metrics/metrics_exporter.h"
+#include "exporters/status/api_json.h"
+#include "exporters/status/status_page.h"
+#include "exporters/status/status_store.h"
+#include "daemon/one_shot.h"
+#include "daemon/probe_endpoint.h"
 #include "probes/probe.h"
 
 namespace probed::daemon {
@@ -48,13 +53,18 @@ class Daemon {
         services_{loop, curl, ares_, &worker_},
         daemon_metrics_(registry_),
         scheduler_(loop, services_, daemon_metrics_),
+        one_shot_(services_),
+        probe_endpoint_(loop, one_shot_),
         path_(std::move(path)) {}
 
   int run(std::shared_ptr<const config::Config> cfg) {
     exporter_ = std::make_unique<exporters::MetricsExporter>(cfg->daemon.location);
     scheduler_.add_sink(exporter_.get());
+    status_ = std::make_unique<exporters::StatusStore>(cfg->daemon.location);
+    scheduler_.add_sink(status_.get());
     scheduler_.on_added([this](const config::CheckConfig& c, const config::Target& t) {
       exporter_->on_added(c, t);
+      status_->on_added(c, t);
     });
     HttpHandlers h;
     h.metrics = [this](std::ostream& out) {
@@ -67,6 +77,10 @@ class Daemon {
     };
     h.ready = [this] { return ready_.load(); };
     h.reload = [this] { return reload_and_wait(); };
+    h.status_page = [this] { return exporters::status_page_html(*status_->snapshot()); };
+    h.api_checks = [this] { return exporters::checks_json(*status_->snapshot()); };
+    h.api_certs = [this] { return exporters::certs_json(*status_->snapshot()); };
+    h.probe = [this](const ProbeRequest& r) { return probe_endpoint_.handle(r); };
     auto server = HttpServer::start(cfg->daemon.listen, std::move(h));
     if (!server) {
       base::log_error("cannot start", {{"error", server.error()}});
@@ -90,6 +104,7 @@ class Daemon {
     loop_.run();
     sd_notify(0, "STOPPING=1");
     scheduler_.stop();
+    one_shot_.stop();
     server_.reset();
     base::log_info("probed stopped");
     return 0;
@@ -130,6 +145,7 @@ class Daemon {
                      {{"location", cfg->daemon.location}});
     }
     config_ = cfg;
+    probe_endpoint_.set_config(cfg);
     scheduler_.apply(cfg);
     schedule_targets_files();
   }
@@ -210,7 +226,10 @@ class Daemon {
   prometheus::Registry registry_;
   exporters::DaemonMetrics daemon_metrics_;
   std::unique_ptr<exporters::MetricsExporter> exporter_;
+  std::unique_ptr<exporters::StatusStore> status_;
   Scheduler scheduler_;
+  OneShotRunner one_shot_;
+  ProbeEndpoint probe_endpoint_;
   io::Worker worker_;
   std::unique_ptr<HttpServer> server_;
   std::shared_ptr<const config::Config> config_;
