@@ -29,7 +29,11 @@ tr.state-down{background:#ffebe9}
 tr.cert-warning{background:#fff8c5}tr.cert-critical{background:#ffebe9}
 tr.cert-expired{background:#cf222e;color:#fff}tr.cert-error{background:#eaeef2}
 .summary span{margin-right:1rem}
-@media (max-width:640px){body{padding:.5rem}th,td{padding:.3rem .4rem}.hide-sm{display:none}}
+.tgt{word-break:break-all}
+@media (max-width:640px){body{padding:.5rem}.hide-sm{display:none}
+table,tbody,tr,td{display:block}thead{display:none}tr{padding:.4rem .2rem;border-bottom:1px solid #d0d7de}
+td{border:none;padding:.1rem .4rem}td.num{text-align:left}
+td[data-label]::before{content:attr(data-label) ": ";color:#57606a;font-size:.8rem}}
 )";
 
 std::string fmt(const char* f, double v) {
@@ -80,13 +84,13 @@ void checks_table(std::ostringstream& out, const StatusSnapshot& s) {
     out << "<tr class=\"state-" << state << "\" data-check=\"" << text(r.check) << "\"><td><span class=\"badge\">"
         << (r.state == CheckState::Down ? "DOWN" : r.state == CheckState::Up ? "UP" : "PENDING")
         << "</span></td><td>" << text(r.check) << " <span class=\"msg\">" << text(r.type)
-        << "</span></td><td>" << text(r.target) << "</td><td>";
+        << "</span></td><td class=\"tgt\">" << text(r.target) << "</td><td data-label=\"Last result\">";
     if (r.runs == 0) out << "<span class=\"msg\">not run yet</span>";
     else if (r.state == CheckState::Up) out << "success";
     else out << "failed: <b>" << text(r.reason) << "</b>";
     if (!r.message.empty()) out << "<div class=\"msg\">" << text(r.message) << "</div>";
     if (!r.alert.empty()) out << "<div class=\"alert\">alert: " << text(r.alert) << "</div>";
-    out << "</td><td class=\"num\">" << (r.runs ? latency(r.duration_s) : "-")
+    out << "</td><td class=\"num\" data-label=\"Latency\">" << (r.runs ? latency(r.duration_s) : "-")
         << "</td><td class=\"num hide-sm\">" << ago(r.last_run_unix, s.generated_unix)
         << "</td><td>" << sparkline(r.history) << "</td></tr>\n";
   }
@@ -101,10 +105,10 @@ void certs_table(std::ostringstream& out, const StatusSnapshot& s) {
   for (const auto& c : s.certs) {
     std::string cls = c.status;
     std::transform(cls.begin(), cls.end(), cls.begin(), [](char ch) { return static_cast<char>(std::tolower(ch)); });
-    out << "<tr class=\"cert-" << cls << "\"><td><b>" << text(c.status) << "</b></td><td class=\"num\">"
-        << (c.has_cert ? fmt("%.1f", c.days_left) : "-") << "</td><td class=\"num\">"
-        << (c.has_cert ? probes::format_date(c.not_after) : "-") << "</td><td>" << text(c.check)
-        << "</td><td>" << text(c.target) << "</td><td>" << text(c.has_cert ? c.subject : c.message)
+    out << "<tr class=\"cert-" << cls << "\"><td><b>" << text(c.status) << "</b></td><td class=\"num\" data-label=\"Days left\">"
+        << (c.has_cert ? fmt("%.1f", c.days_left) : "-") << "</td><td class=\"num\" data-label=\"Not after\">"
+        << (c.has_cert ? probes::format_date(c.not_after) : "-") << "</td><td data-label=\"Check\">" << text(c.check)
+        << "</td><td class=\"tgt\">" << text(c.target) << "</td><td>" << text(c.has_cert ? c.subject : c.message)
         << "</td><td class=\"hide-sm\">" << text(c.has_cert ? c.issuer : "") << "</td></tr>\n";
   }
   out << "</tbody></table></div>\n";
