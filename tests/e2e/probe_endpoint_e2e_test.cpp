@@ -80,6 +80,24 @@ TEST_CASE("e2e: /probe denies a target outside allowed_targets with 403 and neve
   }
 }
 
+TEST_CASE("e2e: /probe runs are bounded: beyond 4 in flight the answer is 503", "[e2e][probe_endpoint]") {
+  Listener silent;  // accepts and never answers: each run lasts its whole timeout
+  OpsDaemon d;
+  d.write_config("", probe_section(escaped_port_pattern(silent.port)));
+  d.start();
+  // Six at once, each with a 2.5 s run (3 s scrape timeout minus 0.5 s).
+  auto codes = shell("for i in 1 2 3 4 5 6; do curl -s -o /dev/null -w '%{http_code}\\n' "
+                     "-H 'X-Prometheus-Scrape-Timeout-Seconds: 3' '" + d.base + "/probe?module=web&target=" +
+                     silent.url() + "' & done; wait");
+  INFO(codes);
+  size_t ok = 0, busy = 0;
+  for (size_t at = 0; (at = codes.find("200", at)) != std::string::npos; ++at) ++ok;
+  for (size_t at = 0; (at = codes.find("503", at)) != std::string::npos; ++at) ++busy;
+  CHECK(ok == 4);
+  CHECK(busy == 2);
+  CHECK(silent.accepted() == 4);  // the refused two never connected
+}
+
 TEST_CASE("e2e: /probe answers pass promtool and debug=true returns the trace", "[e2e][probe_endpoint]") {
   OpsDaemon d;
   d.write_config("", probe_section(escaped_port_pattern(d.port)));

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
+#include <atomic>
 #include <thread>
 
 #include "daemon/base/redact.h"
@@ -174,4 +175,33 @@ TEST_CASE("status: the checks JSON has the documented fields", "[status]") {
   CHECK(a["history"][0]["success"] == false);
   CHECK(j["checks"][1]["state"] == "pending");
   CHECK(j["checks"][1]["last_result"].is_null());
+}
+
+TEST_CASE("status: HTTP threads read snapshots while the loop thread writes", "[status][threads]") {
+  // Run under TSan: the loop-side writers and the HTTP-side readers share only mu_/snap_mu_.
+  StatusStore store("");
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> readers;
+  std::atomic<size_t> pages{0};
+  for (int i = 0; i < 3; ++i) {
+    readers.emplace_back([&] {
+      while (!stop) {
+        auto snap = store.snapshot();
+        pages += exporters::status_page_html(*snap).size() > 0 ? 1 : 0;
+        (void)exporters::checks_json(*snap);
+      }
+    });
+  }
+  auto c = check("edge", true);
+  auto ok = result(true);
+  ok.chain = {cert("a", 10)};
+  for (int i = 0; i < 2000; ++i) {
+    std::string target = "t" + std::to_string(i % 50);
+    store.on_result(c, {target, {}}, i % 3 == 0 ? result(false, "x") : ok);
+    if (i % 100 == 0) store.on_removed({"edge", "t0"});
+    if (i % 7 == 0) store.set_alert({"edge", target}, i % 2 ? "firing" : "");
+  }
+  stop = true;
+  for (auto& t : readers) t.join();
+  CHECK(pages > 0);
 }
