@@ -177,6 +177,9 @@ base::Expected<std::unique_ptr<HttpServer>> HttpServer::start(const std::string&
   return s;
 }
 
-HttpServer::~HttpServer() = default;
+HttpServer::~HttpServer() {
+  // Stop civetweb (joins its workers) before the handlers they call are destroyed.
+  if (impl_) impl_->server.reset();
+}
 
 }  // namespace probed::daemon
