@@ -50,6 +50,9 @@ struct OpsDaemon {
     po.stderr_path = dir.file("probed.log");
     proc = Process::spawn({probed_bin(), "run", "-c", dir.file("probed.toml")}, po);
     REQUIRE(wait_for_tcp("127.0.0.1", port, std::chrono::seconds(10)));
+    // Listening comes before the handlers are registered and the config applied: wait for
+    // /-/ready, or an early request may see civetweb's own 404.
+    REQUIRE(eventually([&] { return get("/-/ready", "-o /dev/null -w '%{http_code}'") == "200"; }));
   }
   std::string get(const std::string& path, const std::string& curl_args = "") const {
     return shell("curl -s " + curl_args + " '" + base + path + "'");
