@@ -102,6 +102,27 @@ ProbeRequest probe_request(mg_connection* c) {
 
 }  // namespace
 
+// The status page, the JSON API and /probe (docs/api.md). `add` registers one route.
+template <typename Impl, typename Add>
+void add_status_and_probe_routes(Impl* impl, Add& add) {
+  add("/api/v1/checks", [impl](mg_connection* c, bool) {
+    send(c, 200, "application/json", impl->h.api_checks());
+  });
+  add("/api/v1/certs", [impl](mg_connection* c, bool) {
+    send(c, 200, "application/json", impl->h.api_certs());
+  });
+  add("/probe", [impl](mg_connection* c, bool) {
+    HttpAnswer a = impl->h.probe(probe_request(c));
+    send(c, a.status, a.content_type.c_str(), a.body);
+  });
+  // Last: civetweb takes the first handler whose prefix matches, and "/" matches every path.
+  add("/", [impl](mg_connection* c, bool) {
+    const char* uri = mg_get_request_info(c)->local_uri;
+    if (uri == nullptr || std::strcmp(uri, "/") != 0) return send(c, 404, "text/plain", "not found\n");
+    send(c, 200, "text/html; charset=utf-8", impl->h.status_page());
+  });
+}
+
 struct HttpServer::Impl {
   HttpHandlers h;
   std::unique_ptr<CivetServer> server;
@@ -158,22 +179,7 @@ base::Expected<std::unique_ptr<HttpServer>> HttpServer::start(const std::string&
     auto [ok, text] = impl->h.reload();
     send(c, ok ? 200 : 400, "text/plain", ok ? "config reloaded\n" : text);
   });
-  add("/api/v1/checks", [impl](mg_connection* c, bool) {
-    send(c, 200, "application/json", impl->h.api_checks());
-  });
-  add("/api/v1/certs", [impl](mg_connection* c, bool) {
-    send(c, 200, "application/json", impl->h.api_certs());
-  });
-  add("/probe", [impl](mg_connection* c, bool) {
-    HttpAnswer a = impl->h.probe(probe_request(c));
-    send(c, a.status, a.content_type.c_str(), a.body);
-  });
-  // Last: civetweb takes the first handler whose prefix matches, and "/" matches every path.
-  add("/", [impl](mg_connection* c, bool) {
-    const char* uri = mg_get_request_info(c)->local_uri;
-    if (uri == nullptr || std::strcmp(uri, "/") != 0) return send(c, 404, "text/plain", "not found\n");
-    send(c, 200, "text/html; charset=utf-8", impl->h.status_page());
-  });
+  add_status_and_probe_routes(impl, add);
   return s;
 }
 
