@@ -13,6 +13,7 @@
 #include "config/alerting.h"
 #include "config/diagnostics.h"
 #include "daemon/base/clock.h"
+#include "daemon/base/regex.h"
 
 namespace probed::config {
 
@@ -51,6 +52,21 @@ struct DaemonConfig {
   base::Duration targets_file_reload = std::chrono::seconds(30);
 };
 
+// [probe_endpoint]: the blackbox-compatible GET /probe (SPEC §4). Off unless enabled; a target
+// must match one of allowed_targets, so the endpoint never becomes an open proxy.
+struct ProbeEndpointConfig {
+  bool enabled = false;
+  // Searched, not fully matched (PCRE2 semantics): anchor with ^ and $ as the examples do.
+  std::vector<base::Regex> allowed_targets;
+
+  bool allows(std::string_view target) const {
+    for (const auto& re : allowed_targets) {
+      if (re.search(target)) return true;
+    }
+    return false;
+  }
+};
+
 struct CheckConfig {
   std::string name;
   std::string type;
@@ -71,6 +87,7 @@ struct CheckConfig {
 struct Config {
   std::string path;  // "<default>" for the embedded default config
   DaemonConfig daemon;
+  ProbeEndpointConfig probe_endpoint;
   std::vector<CheckConfig> checks;
   std::vector<ReceiverConfig> receivers;
   AlertingConfig alerting;

@@ -18,9 +18,6 @@
 namespace probed::config {
 namespace {
 
-// Sections that later releases add; rejected, never silently ignored.
-const std::set<std::string, std::less<>> kNotYetSections = {"probe_endpoint"};
-
 bool valid_check_name(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' || c == '-';
@@ -40,15 +37,10 @@ class Loader {
     auto cfg = std::make_shared<Config>();
     cfg->path = path;
     TableReader top({&root}, "the top level", diags_, base_dir_);
-    for (const auto& name : kNotYetSections) {
-      if (top.has(name)) {
-        top.error_at_key(name, "'" + name + "' is not supported yet by this version of probed");
-      }
-      top.mark(name);
-    }
     if (auto d = top.table("daemon")) read_daemon(*d, cfg->daemon);
     cfg->receivers = read_receivers(top);
     for (const auto& rc : cfg->receivers) receiver_names_.insert(rc.name);
+    if (auto p = top.table("probe_endpoint")) read_probe_endpoint(*p, cfg->probe_endpoint);
     const toml::table* defaults = nullptr;
     if (const auto* n = top.node("defaults")) {
       defaults = n->as_table();
@@ -103,6 +95,26 @@ class Loader {
         r.error_at("targets_file_reload", "'targets_file_reload' must be at least 1s");
       } else {
         d.targets_file_reload = *v;
+      }
+    }
+    r.finish();
+  }
+
+  void read_probe_endpoint(TableReader& r, ProbeEndpointConfig& p) {
+    if (auto v = r.boolean("enabled")) p.enabled = *v;
+    const toml::node* list = r.node("allowed_targets");
+    if (list != nullptr) {
+      const toml::array* arr = list->as_array();
+      if (arr == nullptr) r.error_at("allowed_targets", "'allowed_targets' must be a list of regexes");
+      for (size_t i = 0; arr != nullptr && i < arr->size(); ++i) {
+        const auto* s = (*arr)[i].as_string();
+        if (s == nullptr) {
+          r.error_at((*arr)[i], "'allowed_targets' entries must be strings (regexes)");
+          continue;
+        }
+        auto re = base::Regex::compile(s->get());
+        if (re) p.allowed_targets.push_back(std::move(*re));
+        else r.error_at((*arr)[i], re.error());
       }
     }
     r.finish();

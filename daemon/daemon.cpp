@@ -20,6 +20,11 @@
 #include "exporters/alerts/alerting.h"
 #include "exporters/metrics/daemon_metrics.h"
 #include "exporters/metrics/metrics_exporter.h"
+#include "exporters/status/api_json.h"
+#include "exporters/status/status_page.h"
+#include "exporters/status/status_store.h"
+#include "daemon/one_shot.h"
+#include "daemon/probe_endpoint.h"
 #include "probes/probe.h"
 
 namespace probed::daemon {
@@ -52,15 +57,23 @@ class Daemon {
         daemon_metrics_(registry_),
         alerting_(loop, curl, ares_, worker_, daemon_metrics_),
         scheduler_(loop, services_, daemon_metrics_),
+        one_shot_(services_),
+        probe_endpoint_(loop, one_shot_),
         path_(std::move(path)) {}
 
   int run(std::shared_ptr<const config::Config> cfg) {
     exporter_ = std::make_unique<exporters::MetricsExporter>(cfg->daemon.location);
     scheduler_.add_sink(exporter_.get());
     scheduler_.add_sink(&alerting_.engine());
+    status_ = std::make_unique<exporters::StatusStore>(cfg->daemon.location);
+    scheduler_.add_sink(status_.get());
     scheduler_.on_added([this](const config::CheckConfig& c, const config::Target& t) {
       exporter_->on_added(c, t);
-      alerting_.engine().on_added(c, t);
+      status_->on_added(c, t);
+      alerting_.engine().on_added(c, t);  // after the status row exists: it shows restored alerts
+    });
+    alerting_.engine().on_state([this](const exporters::CheckKey& k, const std::string& state) {
+      status_->set_alert(k, state == "ok" ? "" : state);
     });
     alerting_.load_state(cfg->daemon.state_dir);
     state_dir_ = cfg->daemon.state_dir;
@@ -75,6 +88,10 @@ class Daemon {
     };
     h.ready = [this] { return ready_.load(); };
     h.reload = [this] { return reload_and_wait(); };
+    h.status_page = [this] { return exporters::status_page_html(*status_->snapshot()); };
+    h.api_checks = [this] { return exporters::checks_json(*status_->snapshot()); };
+    h.api_certs = [this] { return exporters::certs_json(*status_->snapshot()); };
+    h.probe = [this](const ProbeRequest& r) { return probe_endpoint_.handle(r); };
     auto server = HttpServer::start(cfg->daemon.listen, std::move(h));
     if (!server) {
       base::log_error("cannot start", {{"error", server.error()}});
@@ -97,6 +114,7 @@ class Daemon {
     start_watchdog();
     loop_.run();
     scheduler_.stop();
+    one_shot_.stop();
     alerting_.save_now();
     server_.reset();
     base::log_info("probed stopped");
@@ -146,6 +164,7 @@ class Daemon {
     }
     config_ = cfg;
     alerting_.apply(cfg);  // first: the scheduler's slot changes below reach its engine
+    probe_endpoint_.set_config(cfg);
     scheduler_.apply(cfg);
     schedule_targets_files();
   }
@@ -226,9 +245,12 @@ class Daemon {
   prometheus::Registry registry_;
   exporters::DaemonMetrics daemon_metrics_;
   std::unique_ptr<exporters::MetricsExporter> exporter_;
+  std::unique_ptr<exporters::StatusStore> status_;
   io::Worker worker_;
   exporters::alerts::Alerting alerting_;
   Scheduler scheduler_;
+  OneShotRunner one_shot_;
+  ProbeEndpoint probe_endpoint_;
   std::unique_ptr<HttpServer> server_;
   std::shared_ptr<const config::Config> config_;
   std::string path_;

@@ -4,6 +4,7 @@
 
 #include <malloc.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <ostream>
 #include <streambuf>
@@ -77,7 +78,50 @@ class Handler : public CivetHandler {
   Fn fn_;
 };
 
+// A query parameter, URL-decoded; "" when absent or longer than 8 KiB.
+std::string query_var(const mg_request_info* ri, const char* name) {
+  if (ri->query_string == nullptr) return "";
+  std::vector<char> buf(8192);
+  int n = mg_get_var(ri->query_string, std::strlen(ri->query_string), name, buf.data(), buf.size());
+  return n > 0 ? std::string(buf.data(), static_cast<size_t>(n)) : "";
+}
+
+ProbeRequest probe_request(mg_connection* c) {
+  const mg_request_info* ri = mg_get_request_info(c);
+  ProbeRequest req;
+  req.module = query_var(ri, "module");
+  req.target = query_var(ri, "target");
+  req.debug = query_var(ri, "debug") == "true";
+  if (const char* h = mg_get_header(c, "X-Prometheus-Scrape-Timeout-Seconds")) {
+    char* end = nullptr;
+    double v = std::strtod(h, &end);
+    if (end != h && v > 0) req.scrape_timeout_s = v;
+  }
+  return req;
+}
+
 }  // namespace
+
+// The status page, the JSON API and /probe (docs/api.md). `add` registers one route.
+template <typename Impl, typename Add>
+void add_status_and_probe_routes(Impl* impl, Add& add) {
+  add("/api/v1/checks", [impl](mg_connection* c, bool) {
+    send(c, 200, "application/json", impl->h.api_checks());
+  });
+  add("/api/v1/certs", [impl](mg_connection* c, bool) {
+    send(c, 200, "application/json", impl->h.api_certs());
+  });
+  add("/probe", [impl](mg_connection* c, bool) {
+    HttpAnswer a = impl->h.probe(probe_request(c));
+    send(c, a.status, a.content_type.c_str(), a.body);
+  });
+  // Last: civetweb takes the first handler whose prefix matches, and "/" matches every path.
+  add("/", [impl](mg_connection* c, bool) {
+    const char* uri = mg_get_request_info(c)->local_uri;
+    if (uri == nullptr || std::strcmp(uri, "/") != 0) return send(c, 404, "text/plain", "not found\n");
+    send(c, 200, "text/html; charset=utf-8", impl->h.status_page());
+  });
+}
 
 struct HttpServer::Impl {
   HttpHandlers h;
@@ -90,7 +134,7 @@ base::Expected<std::unique_ptr<HttpServer>> HttpServer::start(const std::string&
   std::unique_ptr<HttpServer> s(new HttpServer());
   s->impl_ = std::make_unique<Impl>();
   s->impl_->h = std::move(handlers);
-  std::vector<std::string> options = {"listening_ports", listen, "num_threads", "4",
+  std::vector<std::string> options = {"listening_ports", listen, "num_threads", "8",
                                       "request_timeout_ms", "30000", "enable_keep_alive", "no"};
   try {
     s->impl_->server = std::make_unique<CivetServer>(options);
@@ -135,9 +179,13 @@ base::Expected<std::unique_ptr<HttpServer>> HttpServer::start(const std::string&
     auto [ok, text] = impl->h.reload();
     send(c, ok ? 200 : 400, "text/plain", ok ? "config reloaded\n" : text);
   });
+  add_status_and_probe_routes(impl, add);
   return s;
 }
 
-HttpServer::~HttpServer() = default;
+HttpServer::~HttpServer() {
+  // Stop civetweb (joins its workers) before the handlers they call are destroyed.
+  if (impl_) impl_->server.reset();
+}
 
 }  // namespace probed::daemon

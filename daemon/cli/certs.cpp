@@ -15,18 +15,14 @@
 #include "daemon/io/curl_multi.h"
 #include "daemon/io/loop.h"
 #include "daemon/io/worker.h"
+#include "exporters/status/cert_table.h"
 #include "probes/probe.h"
 #include "probes/tls_inspect.h"
 
 namespace probed::cli {
 namespace {
 
-struct Row {
-  std::string check, target, subject, issuer, status, message;
-  int64_t not_after = 0;
-  double days_left = 0;
-  bool has_cert = false;
-};
+using exporters::CertRow;
 
 struct Pending {
   const config::CheckConfig* check;
@@ -37,24 +33,7 @@ struct Pending {
   std::optional<probes::Result> result;
 };
 
-void rows_of(const Pending& p, double now, std::vector<Row>& out) {
-  const auto& r = *p.result;
-  if (r.chain.empty()) {
-    out.push_back({p.check->name, p.target.address, "-", "-", "ERROR",
-                   r.message.empty() ? "no certificate seen" : r.message});
-    return;
-  }
-  for (const auto& c : r.chain) {
-    Row row{p.check->name, p.target.address, c.subject, c.issuer, "", "", c.not_after,
-            probes::days_left(c, now), true};
-    row.status = std::string(probes::to_string(
-        probes::cert_status(c, now, p.thresholds.warning, p.thresholds.critical)));
-    if (!c.source.empty() && c.source != p.target.address) row.target = c.source;
-    out.push_back(std::move(row));
-  }
-}
-
-void print_table(const std::vector<Row>& rows) {
+void print_table(const std::vector<CertRow>& rows) {
   std::printf("%-9s %8s  %-20s  %-20s  %-36s  %-40s  %s\n", "STATUS", "DAYS", "NOT AFTER", "CHECK",
               "TARGET", "SUBJECT", "ISSUER");
   for (const auto& r : rows) {
@@ -66,24 +45,6 @@ void print_table(const std::vector<Row>& rows) {
                 r.has_cert ? r.subject.c_str() : r.message.c_str(),
                 r.has_cert ? r.issuer.c_str() : "");
   }
-}
-
-void print_json(const std::vector<Row>& rows) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& r : rows) {
-    nlohmann::json j = {{"check", r.check}, {"target", r.target}, {"status", r.status}};
-    if (r.has_cert) {
-      j["subject"] = r.subject;
-      j["issuer"] = r.issuer;
-      j["not_after"] = probes::format_date(r.not_after);
-      j["not_after_unix"] = r.not_after;
-      j["days_left"] = std::round(r.days_left * 10) / 10;
-    } else {
-      j["error"] = r.message;
-    }
-    out.push_back(std::move(j));
-  }
-  std::cout << out.dump(2) << "\n";
 }
 
 }  // namespace
@@ -127,19 +88,18 @@ int certs(const std::string& path_arg, const std::string& format) {
   (*loop)->run_until(
       [&] { return std::all_of(runs.begin(), runs.end(), [](const auto& p) { return p->result.has_value(); }); },
       longest + std::chrono::seconds(5));
-  std::vector<Row> rows;
+  std::vector<CertRow> rows;
   double now = base::unix_now();
   for (const auto& p : runs) {
-    if (p->result) rows_of(*p, now, rows);
+    if (p->result) {
+      exporters::append_cert_rows(p->check->name, p->target.address, p->result->chain,
+                                  p->result->message, p->thresholds, now, rows);
+    }
   }
-  // ERROR rows first, then by days left (soonest first).
-  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-    if (a.has_cert != b.has_cert) return !a.has_cert;
-    return a.days_left < b.days_left;
-  });
-  if (format == "json") print_json(rows);
+  exporters::sort_cert_rows(rows);
+  if (format == "json") std::cout << exporters::cert_rows_json(rows).dump(2) << "\n";
   else print_table(rows);
-  bool all_ok = std::all_of(rows.begin(), rows.end(), [](const Row& r) { return r.status == "OK"; });
+  bool all_ok = std::all_of(rows.begin(), rows.end(), [](const CertRow& r) { return r.status == "OK"; });
   return all_ok ? 0 : 1;
 }
 

@@ -9,6 +9,7 @@
 #include "daemon/io/ares_channel.h"
 #include "daemon/io/curl_multi.h"
 #include "daemon/io/loop.h"
+#include "daemon/one_shot.h"
 #include "daemon/trace_text.h"
 #include "probes/probe.h"
 
@@ -96,16 +97,15 @@ int probe_once(const ProbeOptions& o) {
   io::AresPool ares(**loop);
   io::Worker worker;
   probes::Services services{**loop, **curl, ares, &worker};
-  const probes::ProbeType* type = probes::find_probe_type(check->type);
+  daemon::OneShotRunner runner(services);
   bool all_ok = true;
   for (const auto& target : check->targets) {
-    auto probe = type->make(*check, target, services);
     std::optional<probes::Result> result;
-    auto run = probes::Run::start(*probe, **loop, check->timeout, /*trace=*/true,
-                                  [&](probes::Result r) { result = std::move(r); });
+    runner.start(res.config, *check, target, check->timeout, /*trace=*/true,
+                 [&](probes::Result r) { result = std::move(r); });
     (*loop)->run_until([&] { return result.has_value(); }, check->timeout + std::chrono::seconds(5));
     if (!result) {
-      run->abandon();
+      runner.stop();
       std::cerr << "probed probe: run did not finish (bug)\n";
       return 2;
     }

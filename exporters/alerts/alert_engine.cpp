@@ -70,8 +70,10 @@ void AlertEngine::on_added(const config::CheckConfig& check, const config::Targe
   if (restored_.empty()) return;
   auto it = restored_.find({check.name, sha256_hex(target.address)});
   if (it == restored_.end()) return;
-  states_[key] = std::move(it->second);
+  State& st = states_[key] = std::move(it->second);
   restored_.erase(it);
+  st.shown.clear();
+  publish(key, st);
 }
 
 void AlertEngine::on_removed(const CheckKey& key) {
@@ -147,6 +149,14 @@ void AlertEngine::on_result(const config::CheckConfig& check, const config::Targ
   }
   update_probe_state(key, st, result);
   update_cert_state(check, target, st, result);
+  publish(key, st);
+}
+
+void AlertEngine::publish(const CheckKey& key, State& st) {
+  std::string now = state_text(st);
+  if (now == st.shown) return;
+  st.shown = now;
+  if (state_fn_) state_fn_(key, now);
 }
 
 void AlertEngine::update_probe_state(const CheckKey& key, State& st, const probes::Result& r) {
@@ -291,6 +301,7 @@ void AlertEngine::canary_changed() {
       if (st.failed && !st.announced) {
         st.announced = true;
         notifier_.notify(st.receivers, *st.failed);
+        publish(key, st);
         ++released;
       }
     }
@@ -327,10 +338,13 @@ void AlertEngine::changed() {
 
 std::string AlertEngine::state_of(const CheckKey& key) const {
   auto it = states_.find(key);
-  if (it == states_.end()) return "ok";
-  const State& st = it->second;
-  if (st.failed) return st.announced ? "firing" : "held";
-  return st.fails > 0 ? "pending" : "ok";
+  return it == states_.end() ? "ok" : state_text(it->second);
+}
+
+std::string AlertEngine::state_text(const State& st) {
+  std::string s = st.failed ? (st.announced ? "firing" : "held") : st.fails > 0 ? "pending" : "ok";
+  if (st.cert) s += ", certificate " + st.cert->severity;
+  return s;
 }
 
 nlohmann::json AlertEngine::to_json() const {

@@ -48,9 +48,13 @@ class AlertEngine : public ResultSink {
   nlohmann::json to_json() const;
   void restore(const nlohmann::json& j);
   void on_change(std::function<void()> fn) { changed_ = std::move(fn); }
+  // Called when a key's alert state (state_of) changes: the status page shows it.
+  using StateFn = std::function<void(const CheckKey&, const std::string&)>;
+  void on_state(StateFn fn) { state_fn_ = std::move(fn); }
 
   // For the status page and tests: "ok", "pending" (failing, under the threshold), "firing",
-  // "held" (firing but held by the canary).
+  // "held" (firing but held by the canary); ", certificate warning|critical" is appended
+  // while a CertificateExpiringSoon alert fires.
   std::string state_of(const CheckKey& key) const;
   bool degraded() const { return degraded_.has_value(); }
 
@@ -65,7 +69,10 @@ class AlertEngine : public ResultSink {
     std::optional<Alert> failed;  // ProbeFailed (or the canary's part of ProberDegraded)
     bool announced = false;       // `failed` was sent; false while held by the canary
     std::optional<Alert> cert;    // CertificateExpiringSoon
+    std::string shown;            // the state last given to state_fn_
   };
+  static std::string state_text(const State& st);
+  void publish(const CheckKey& key, State& st);
   void update_probe_state(const CheckKey& key, State& st, const probes::Result& r);
   void update_cert_state(const config::CheckConfig& check, const config::Target& target,
                          State& st, const probes::Result& r);
@@ -98,6 +105,7 @@ class AlertEngine : public ResultSink {
   io::TimerId resend_timer_ = 0;
   base::Duration resend_every_{};
   std::function<void()> changed_;
+  StateFn state_fn_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -90,35 +90,7 @@ void MetricsExporter::on_added(const config::CheckConfig& check, const config::T
 void MetricsExporter::on_result(const config::CheckConfig& check, const config::Target& target,
                                 const probes::Result& r) {
   // Build the gauges outside the lock; the HTTP threads only wait for the swap.
-  std::vector<Gauge> gauges;
-  gauges.reserve(r.samples.size() + r.phases.size() + 3);
-  for (const auto& sample : r.samples) {
-    Labels extra;
-    for (const auto& [k, v] : sample.labels) extra.push_back({k, base::redact(v)});
-    gauges.push_back({sample.name, std::move(extra), sample.value});
-  }
-  // http and journeys keep blackbox's name; the other types get probed's generic one.
-  const bool http = check.type == "http" || check.type == "journey";
-  for (const auto& p : r.phases) {
-    gauges.push_back({http ? names::kHttpDuration : names::kPhaseDuration,
-                      {{std::string(names::kPhase), std::string(p.phase)}},
-                      base::to_seconds(p.duration)});
-  }
-  if (!r.chain.empty() && check.type != "cert_file") {
-    // Exported even when verification failed: that is when ops need them most (SPEC §3).
-    double earliest = std::numeric_limits<double>::max();
-    for (const auto& c : r.chain) earliest = std::min(earliest, static_cast<double>(c.not_after));
-    gauges.push_back({names::kSslEarliestExpiry, {}, earliest});
-    gauges.push_back({names::kSslLastChainExpiry, {}, earliest});
-    const auto& leaf = r.chain.front();
-    gauges.push_back({names::kSslLastChainInfo,
-                      {{"fingerprint_sha256", leaf.fingerprint_sha256},
-                       {"issuer", leaf.issuer},
-                       {"serialnumber", leaf.serial},
-                       {"subject", leaf.subject},
-                       {"subjectalternative", leaf.sans}},
-                      1});
-  }
+  std::vector<Gauge> gauges = result_gauges(check, r);
   double secs = base::to_seconds(r.duration);
   const auto& bounds = latency_buckets();
   size_t bucket = static_cast<size_t>(std::lower_bound(bounds.begin(), bounds.end(), secs) - bounds.begin());

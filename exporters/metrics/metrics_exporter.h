@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "exporters/metrics/result_gauges.h"
 #include "exporters/result_sink.h"
 
 namespace probed::exporters {
@@ -49,11 +50,7 @@ class MetricsExporter : public ResultSink {
 
  private:
   using Labels = std::vector<prometheus::ClientMetric::Label>;
-  struct Gauge {
-    std::string_view name;  // from probes/metric_names.h (static storage)
-    Labels extra;
-    double value;
-  };
+  using Gauge = ResultGauge;
   struct Slot {
     std::shared_ptr<const Labels> labels;  // the series labels, once; immutable
     bool has_run = false;

@@ -176,8 +176,6 @@ TEST_CASE("config: all errors are reported at once, sorted", "[config]") {
 }
 
 TEST_CASE("config: later features are rejected, never ignored", "[config]") {
-  config_should_fail("[probe_endpoint]\nenabled = true\n", 1, 2,
-                     "'probe_endpoint' is not supported yet");
   config_should_fail("[[checks]]\nname = \"d\"\ntype = \"journey\"\ntargets = [\"a\"]\n", 3, 8,
                      "check type 'journey' is not supported yet");
 }

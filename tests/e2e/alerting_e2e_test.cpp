@@ -205,6 +205,9 @@ TEST_CASE("e2e: kill -9 with notifications pending: everything arrives after the
   CHECK(firing["status"] == "firing");
   CHECK(firing["startsAt"] == probed::exporters::alerts::rfc3339(starts_at));
   CHECK_THAT(p.log(), Catch::Contains("spooled notifications queued again"));
+  // The restored alert state shows on the status API and page.
+  CHECK_THAT(curl("http://" + p.listen + "/api/v1/checks"), Catch::Contains("\"alert\":\"firing\""));
+  CHECK_THAT(curl("http://" + p.listen + "/"), Catch::Contains("id=\"check-svc\""));
 
   // The resolve is still delivered when the target recovers.
   Listener up(target);

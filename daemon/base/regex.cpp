@@ -1,9 +1,9 @@
-#include "probes/assertions/regex.h"
+#include "daemon/base/regex.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-namespace probed::probes {
+namespace probed::base {
 
 struct Regex::Code {
   pcre2_code* code = nullptr;
@@ -20,7 +20,7 @@ struct MatchData {
 
 }  // namespace
 
-base::Expected<Regex> Regex::compile(std::string_view pattern) {
+Expected<Regex> Regex::compile(std::string_view pattern) {
   int err = 0;
   PCRE2_SIZE offset = 0;
   pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
@@ -28,7 +28,7 @@ base::Expected<Regex> Regex::compile(std::string_view pattern) {
   if (code == nullptr) {
     PCRE2_UCHAR buf[256];
     pcre2_get_error_message(err, buf, sizeof buf);
-    return base::unexpected("invalid regex \"" + std::string(pattern) + "\": " +
+    return unexpected("invalid regex \"" + std::string(pattern) + "\": " +
                             reinterpret_cast<const char*>(buf) + " at offset " +
                             std::to_string(offset));
   }
