@@ -200,8 +200,6 @@ TEST_CASE("config: all errors are reported at once, sorted", "[config]") {
 TEST_CASE("config: later features are rejected, never ignored", "[config]") {
   config_should_fail("[alerting]\nfailure_threshold = 3\n", 1, 2, "'alerting' is not supported yet");
   config_should_fail("[[receivers]]\nname = \"am\"\n", 1, 3, "'receivers' is not supported yet");
-  config_should_fail("[[checks]]\nname = \"d\"\ntype = \"journey\"\ntargets = [\"a\"]\n", 3, 8,
-                     "check type 'journey' is not supported yet");
 }
 
 TEST_CASE("config: ${env:} and ${file:} expand and $${ is a literal", "[config][secrets]") {
