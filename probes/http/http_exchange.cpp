@@ -1,14 +1,11 @@
 #include "probes/http/http_exchange.h"
 
 #include <arpa/inet.h>
-#include <openssl/x509_vfy.h>
 
-#include <cerrno>
-#include <cstring>
 
 #include "config/duration.h"
 #include "probes/metric_names.h"
-#include "probes/tls_inspect.h"
+#include "probes/http/http_failure.h"
 
 namespace probed::probes {
 namespace {
@@ -99,6 +96,11 @@ void HttpExchange::start(Run& run, ExchangeRequest req, DoneFn done) {
   begin_hop(req_.url);
 }
 
+void HttpExchange::trace(std::string text) {
+  if (run_ == nullptr || !run_->tracing()) return;
+  run_->trace(hide_values(std::move(text), req_.hide));
+}
+
 std::string HttpExchange::where() const {
   if (phase_ == "resolve") return "resolve of " + current_;
   return transfer_.progress() + " " + current_;
@@ -139,7 +141,7 @@ void HttpExchange::begin_hop(const std::string& url_text) {
                                     return on_resolved(proxy, std::move(r));
                                   }
                                   dns_time_ += base::Clock::now() - phase_start_;
-                                  run_->trace("resolve proxy " + proxy.host + " -> " + r.addresses[0]);
+                                  trace("resolve proxy " + proxy.host + " -> " + r.addresses[0]);
                                   // Pin the proxy's name, then send to the target through it.
                                   pinned_proxy_ = proxy.host + ":" + proxy.port + ":" + r.addresses[0];
                                   send(target, "");
@@ -181,7 +183,7 @@ void HttpExchange::on_resolved(const Url& url, io::ResolveResult r) {
       }
     }
   }
-  run_->trace("resolve " + url.host + " -> " + chosen + " (" + ms_text(took) + ")");
+  trace("resolve " + url.host + " -> " + chosen + " (" + ms_text(took) + ")");
   send(url, chosen);
 }
 
@@ -226,7 +228,7 @@ void HttpExchange::send(const Url& url, const std::string& address) {
   phase_ = "connect";
   current_ = url.full;
   bool first = redirects_ == 0 && !req_.display_url.empty();
-  run_->trace("> " + method_ + " " + (first ? req_.display_url : url.full));
+  trace("> " + method_ + " " + (first ? req_.display_url : url.full));
   auto budget = run_->deadline() - base::Clock::now();
   auto ok = transfer_.start(req, budget, [this] { on_transfer_done(); });
   if (!ok) finish_deferred(FailureReason::Error, ok.error());
@@ -238,9 +240,9 @@ void HttpExchange::add_hop_phases(const HopOutcome& o) {
   result_.add_phase("processing", o.processing);
   result_.add_phase("transfer", o.transfer);
   if (!o.primary_ip.empty()) {
-    run_->trace("connect " + o.primary_ip + " (" + ms_text(o.connect) + ")");
+    trace("connect " + o.primary_ip + " (" + ms_text(o.connect) + ")");
   }
-  if (o.is_tls) run_->trace("tls " + o.tls_version + " (" + ms_text(o.tls) + ")");
+  if (o.is_tls) trace("tls " + o.tls_version + " (" + ms_text(o.tls) + ")");
 }
 
 void HttpExchange::on_transfer_done() {
@@ -251,9 +253,9 @@ void HttpExchange::on_transfer_done() {
   bool capped = o.code == CURLE_WRITE_ERROR && o.response.body_truncated;
   if (o.code != CURLE_OK && !capped) return fail_transfer(o);
   if (o.saw_status) {
-    run_->trace("< HTTP/" + version_text(o.http_version) + " " + std::to_string(o.response.status));
+    trace("< HTTP/" + version_text(o.http_version) + " " + std::to_string(o.response.status));
   }
-  if (capped) run_->trace("body capped at max_body_bytes (" + std::to_string(spec_->max_body_bytes) + ")");
+  if (capped) trace("body capped at max_body_bytes (" + std::to_string(spec_->max_body_bytes) + ")");
   if (follow_redirect(o)) return;
   finish_success(o);
 }
@@ -294,7 +296,7 @@ bool HttpExchange::follow_redirect(const HopOutcome& o) {
     return true;
   }
   ++redirects_;
-  run_->trace("redirect " + std::to_string(s) + " -> " + next_url);
+  trace("redirect " + std::to_string(s) + " -> " + next_url);
   // Browsers' rule: 303 always, and 301/302 after a POST, become GET without a body.
   if ((s == 303 && method_ != "HEAD") || ((s == 301 || s == 302) && method_ == "POST")) {
     method_ = "GET";
@@ -304,51 +306,8 @@ bool HttpExchange::follow_redirect(const HopOutcome& o) {
 }
 
 void HttpExchange::fail_transfer(const HopOutcome& o) {
-  std::string detail = o.error.empty() ? curl_easy_strerror(o.code) : o.error;
-  if (o.os_errno == EMFILE || o.os_errno == ENFILE) {
-    return finish(FailureReason::Error,
-                  "out of file descriptors (" + std::string(std::strerror(o.os_errno)) +
-                      "): raise LimitNOFILE or lower max_inflight");
-  }
-  if (o.verify_error != X509_V_OK && !spec_->tls.insecure_skip_verify) {
-    const CertInfo* c = o.verify_error_cert ? &*o.verify_error_cert : nullptr;
-    return finish(is_expired_error(o.verify_error) ? FailureReason::CertExpired : FailureReason::Tls,
-                  describe_verify_error(o.verify_error, c));
-  }
-  switch (o.code) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-      return finish(FailureReason::Dns, detail);
-    case CURLE_COULDNT_CONNECT:
-      return finish(FailureReason::Connect, "connect " + current_ + ": " + detail);
-    case CURLE_OPERATION_TIMEDOUT:
-      return finish(FailureReason::Timeout, detail);
-    case CURLE_PEER_FAILED_VERIFICATION:
-      if (!o.chain.empty()) {
-        return finish(FailureReason::Tls, "certificate is not valid for this host (names: " +
-                                              o.chain.front().sans + "): " + detail);
-      }
-      return finish(FailureReason::Tls, detail);
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_CLIENTCERT:
-    case CURLE_USE_SSL_FAILED:
-      return finish(FailureReason::Tls, "tls: " + detail);
-    default:
-      break;
-  }
-  // Where it broke tells the reason: before a status line, the connection or the status line
-  // itself; during the headers; during the body.
-  if (!o.saw_status) {
-    bool malformed = o.code == CURLE_WEIRD_SERVER_REPLY || o.code == CURLE_UNSUPPORTED_PROTOCOL;
-    return finish(malformed ? FailureReason::Status : FailureReason::Connect,
-                  (malformed ? "malformed response: " : "no response: ") + detail);
-  }
-  if (!o.headers_done) return finish(FailureReason::Header, "broken response headers: " + detail);
-  finish(FailureReason::Body, "broken response body: " + detail);
+  auto [reason, message] = classify_failure(o, spec_->tls.insecure_skip_verify, current_);
+  finish(reason, std::move(message));
 }
 
 void HttpExchange::add_common_samples(const HopOutcome& o) {
@@ -369,7 +328,7 @@ void HttpExchange::finish_success(const HopOutcome& o) {
   std::vector<std::string> verdicts;
   result_.success = true;
   spec_->assertions.evaluate(response, result_, run_->tracing() ? &verdicts : nullptr);
-  for (auto& v : verdicts) run_->trace(std::move(v));
+  for (auto& v : verdicts) trace(std::move(v));
   if (spec_->http_version == HttpSpec::HttpVersion::Http2 && o.http_version != CURL_HTTP_VERSION_2_0) {
     result_.fail_with(FailureReason::Status,
                       "server answered HTTP/" + version_text(o.http_version) + ", expected HTTP/2");

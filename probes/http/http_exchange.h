@@ -23,6 +23,8 @@ struct ExchangeRequest {
   config::StringMap headers;
   std::string body;
   bool need_body = false;     // keep the body even if no assertion reads it (extraction)
+  // Trace lines show these values (extracted tokens) as their names (hide_values()).
+  std::vector<std::pair<std::string, std::string>> hide;
   CURLSH* cookies = nullptr;  // a share handle with CURL_LOCK_DATA_COOKIE, or none
 };
 
@@ -68,6 +70,7 @@ class HttpExchange {
   void complete(const HttpResponse* response);
   void defer(std::function<void()> fn);
   std::string where() const;
+  void trace(std::string text);
 
   std::shared_ptr<const HttpSpec> spec_;
   Services& services_;

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <limits>
 
+#include "probes/http/http_failure.h"
 #include "probes/metric_names.h"
 
 namespace probed::probes {
@@ -78,7 +79,18 @@ base::Expected<ExchangeRequest> JourneyProbe::render(const JourneyStep& step) co
   req.body = std::move(*body);
   req.need_body = step.needs_body();
   req.cookies = jar_;
+  req.hide = hidden();
   return req;
+}
+
+// Extracted values (tokens, session ids) as they are shown in traces and messages: ${name}.
+std::vector<std::pair<std::string, std::string>> JourneyProbe::hidden() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& name : extracted_) {
+    auto it = vars_.find(name);
+    if (it != vars_.end()) out.emplace_back(it->second, "${" + name + "}");
+  }
+  return out;
 }
 
 void JourneyProbe::start_step() {
@@ -137,7 +149,7 @@ void JourneyProbe::on_step_done(Result r, const HttpResponse* response) {
   step_seconds_[step_] = base::to_seconds(base::Clock::now() - step_started_);
   absorb(r);
   if (r.success && response != nullptr) extract(step, *response, r);
-  if (!r.success) return fail_step(r.reason, r.message);
+  if (!r.success) return fail_step(r.reason, hide_values(r.message, hidden()));
   step_ok_[step_] = true;
   run_->trace("step '" + step.name + "' passed in " + ms_text(step_seconds_[step_]));
   if (++step_ < spec_->steps.size()) {
@@ -194,7 +206,7 @@ Result JourneyProbe::on_deadline() {
   Result partial = exchanges_[step_]->active() ? exchanges_[step_]->on_deadline() : Result{};
   step_seconds_[step_] = base::to_seconds(base::Clock::now() - step_started_);
   absorb(partial);
-  std::string where = partial.message.empty() ? "timeout" : partial.message;
+  std::string where = partial.message.empty() ? "timeout" : hide_values(partial.message, hidden());
   run_->trace("step '" + name + "' failed: " + where);
   result_.fail_with(FailureReason::Timeout, "step '" + name + "': " + where);
   Result out = build_result();

@@ -31,6 +31,7 @@ class JourneyProbe : public Probe {
  private:
   void start_step();
   base::Expected<ExchangeRequest> render(const JourneyStep& step) const;
+  std::vector<std::pair<std::string, std::string>> hidden() const;
   void on_step_done(Result step_result, const HttpResponse* response);
   bool extract(const JourneyStep& step, const HttpResponse& response, Result& step_result);
   void absorb(const Result& step_result);
