@@ -9,6 +9,8 @@
 #include "daemon/base/redact.h"
 #include "probes/metric_names.h"
 #include "probes/probe.h"
+#include "tests/harness/nginx.h"
+#include "tests/harness/pki.h"
 #include "tests/harness/ports.h"
 #include "tests/harness/process.h"
 #include "tests/probes/probe_runner.h"
@@ -226,6 +228,59 @@ TEST_CASE("journey: without targets it runs once with target = the check name, w
   std::string wrong = by_target;
   wrong.replace(wrong.find("/healthz"), 8, "/status/404");
   CHECK(run(wrong).result.reason == FailureReason::Status);
+}
+
+namespace {
+
+struct TlsSites {
+  TempDir dir{"probed-journey-tls"};
+  Pki pki{dir.path() + "/pki"};
+  StandardCerts certs = make_standard_certs(pki);
+  Nginx nginx{servers()};
+
+  std::vector<NginxServer> servers() {
+    auto tls = [&](const std::string& name, const IssuedCert& c) {
+      NginxServer s;
+      s.name = name;
+      s.tls = true;
+      s.cert_chain_path = c.chain_path;
+      s.key_path = c.key_path;
+      return s;
+    };
+    return {tls("valid", certs.valid), tls("expiring", certs.expiring_3d)};
+  }
+  std::string step(const std::string& server) {
+    return "\n[[checks.journey.steps]]\nname = \"" + server + "\"\nurl = \"https://localhost:" +
+           std::to_string(nginx.port(server)) + "/healthz\"\ntls_ca_file = \"" + pki.ca_path() + "\"\n";
+  }
+};
+
+TlsSites& tls_sites() {
+  static TlsSites t;
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("journey: https steps report the certificate chain that expires first",
+          "[probe][journey][tls]") {
+  auto& t = tls_sites();
+  auto valid = run(journey(t.step("valid")));
+  auto expiring = run(journey(t.step("expiring")));
+  REQUIRE(valid.result.success);
+  REQUIRE(expiring.result.success);
+  REQUIRE_FALSE(valid.result.chain.empty());
+  REQUIRE_FALSE(expiring.result.chain.empty());
+  const int64_t soon = expiring.result.chain.front().not_after;
+  CHECK(soon < valid.result.chain.front().not_after);
+  // Both orders give the earliest chain; an http step after them leaves it alone.
+  auto both = run(journey(t.step("valid") + t.step("expiring") + step("plain", "/healthz")));
+  CHECK(both.result.success);
+  CHECK(both.result.chain.front().not_after == soon);
+  CHECK(sample(both.result, names::kHttpSsl) == 0);  // of the last step, which was plain http
+  auto reversed = run(journey(t.step("expiring") + t.step("valid")));
+  CHECK(reversed.result.chain.front().not_after == soon);
+  CHECK(sample(reversed.result, names::kHttpSsl) == 1);
 }
 
 TEST_CASE("journey: secrets never appear in the trace, the message or the samples",
