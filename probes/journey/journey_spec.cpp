@@ -163,7 +163,9 @@ std::shared_ptr<const config::ProbeSpec> parse_journey(config::TableReader& t) {
   for (const auto& [k, v] : s->variables) defined.insert(k);
   std::set<std::string> names;
   auto steps = t.table_array("steps");
-  if (steps.empty() && t.diags().size() == before) {
+  // [defaults.journey] may share variables (or steps) without steps of its own.
+  const bool in_defaults = t.where().rfind("[defaults]", 0) == 0;
+  if (steps.empty() && !in_defaults && t.diags().size() == before) {
     t.error_here("a journey needs at least one [[checks.journey.steps]]");
   }
   for (size_t i = 0; i < steps.size(); ++i) {

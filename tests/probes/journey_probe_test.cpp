@@ -369,4 +369,9 @@ TEST_CASE("journey config: defined variables, extracted ones and $${ load", "[co
   r.diags.print(all);
   INFO(all.str());
   CHECK(r.ok());
+  // [defaults.journey] variables are shared by every journey, and need no steps of their own.
+  const std::string shared = "[defaults.journey]\nvariables = { host = \"http://127.0.0.1:1\" }\n" +
+                             kHeadJ + "url = \"${host}/${base}\"\n";
+  CHECK(config::load_config_text(shared, "t.toml", "/tmp", probes::config_probe_types()).ok());
+  journey_should_fail(kHeadJ + "url = \"${host}/${base}\"\n", 8, 7, "undefined variable 'host'");
 }
