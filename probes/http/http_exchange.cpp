@@ -2,10 +2,9 @@
 
 #include <arpa/inet.h>
 
-
 #include "config/duration.h"
-#include "probes/metric_names.h"
 #include "probes/http/http_failure.h"
+#include "probes/metric_names.h"
 
 namespace probed::probes {
 namespace {

@@ -5,9 +5,12 @@
 // Owned by its probe; lives across runs; loop thread only.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "probes/http/http_spec.h"
 #include "probes/http/http_transfer.h"
