@@ -1,5 +1,6 @@
 #include "probes/journey/journey_probe.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <limits>
 
