@@ -169,7 +169,7 @@ void JourneyProbe::on_step_done(Result r, const HttpResponse* response) {
 
 void JourneyProbe::fail_step(FailureReason reason, const std::string& message) {
   const std::string& name = spec_->steps[step_].name;
-  run_->trace("step '" + name + "' failed: " + message);
+  run_->trace("step '" + name + "' failed in " + ms_text(step_seconds_[step_]) + ": " + message);
   result_.fail_with(reason, "step '" + name + "': " + message);
   Result out = build_result();
   Run* run = run_;
@@ -208,7 +208,7 @@ Result JourneyProbe::on_deadline() {
   step_seconds_[step_] = base::to_seconds(base::Clock::now() - step_started_);
   absorb(partial);
   std::string where = partial.message.empty() ? "timeout" : hide_values(partial.message, hidden());
-  run_->trace("step '" + name + "' failed: " + where);
+  run_->trace("step '" + name + "' failed in " + ms_text(step_seconds_[step_]) + ": " + where);
   result_.fail_with(FailureReason::Timeout, "step '" + name + "': " + where);
   Result out = build_result();
   cancel();
