@@ -315,7 +315,11 @@ class Loader {
       }
     }
     if (!has_list && !has_file) {
-      r.error_here(label + " has no 'targets' (or 'targets_file')");
+      if (type != nullptr && type->targets_optional) {
+        c.targets.push_back({c.name, {}});  // runs once; its series carry target = the name
+      } else {
+        r.error_here(label + " has no 'targets' (or 'targets_file')");
+      }
     }
   }
 

@@ -21,6 +21,9 @@ struct ProbeTypeInfo {
   std::shared_ptr<const ProbeSpec> (*parse)(TableReader& table) = nullptr;
   // Returns an error message for a target this type cannot probe ("invalid URL ...").
   std::optional<std::string> (*check_target)(std::string_view target) = nullptr;
+  // A check of this type may omit 'targets': it then runs once, with the check name as its
+  // target (journeys, whose steps carry their own URLs).
+  bool targets_optional = false;
 };
 
 using ProbeTypes = std::vector<ProbeTypeInfo>;

@@ -6,6 +6,8 @@
 #include "probes/cert_file/cert_file_probe.h"
 #include "probes/http/http_probe.h"
 #include "probes/http/http_spec.h"
+#include "probes/journey/journey_probe.h"
+#include "probes/journey/journey_spec.h"
 #include "probes/probe.h"
 #include "probes/tcp/conversation.h"
 #include "probes/tcp/tcp_spec.h"
@@ -19,7 +21,8 @@ const std::vector<ProbeType>& probe_types() {
       {{"tcp", &parse_tcp, &check_host_port}, &make_conversation_probe, true},
       {{"tls", &parse_tls, &check_host_port}, &make_conversation_probe, true},
       {{"cert_file", &parse_cert_file, &check_cert_file_target}, &make_cert_file_probe, true},
-      {{"journey", nullptr, nullptr}, nullptr, true},
+      // A journey's target is any text (${target} in its steps); without targets it runs once.
+      {{"journey", &parse_journey, nullptr, /*targets_optional=*/true}, &make_journey_probe, true},
   };
   return types;
 }

@@ -84,14 +84,22 @@ std::optional<std::string> check_http_target(std::string_view target) {
 std::shared_ptr<const config::ProbeSpec> parse_http(config::TableReader& t) {
   auto s = std::make_shared<HttpSpec>();
   size_t before = t.diags().size();
+  if (auto h = t.string_map("headers")) s->headers = *h;
+  if (auto b = t.string("body")) s->body = *b;
+  read_http_options(t, *s);
+  t.finish();
+  if (t.diags().size() != before) return nullptr;
+  return s;
+}
+
+void read_http_options(config::TableReader& t, HttpSpec& spec) {
+  HttpSpec* s = &spec;
   if (auto m = t.string("method")) {
     std::string up = *m;
     std::transform(up.begin(), up.end(), up.begin(), ::toupper);
     if (!valid_method(up)) t.error_at("method", "invalid HTTP method \"" + *m + "\"");
     s->method = up;
   }
-  if (auto h = t.string_map("headers")) s->headers = *h;
-  if (auto b = t.string("body")) s->body = *b;
   s->assertions.read(t);
   if (auto v = t.integer("max_body_bytes", 0, int64_t{1} << 40)) s->max_body_bytes = *v;
   if (auto v = t.boolean("follow_redirects")) s->follow_redirects = *v;
@@ -125,9 +133,6 @@ std::shared_ptr<const config::ProbeSpec> parse_http(config::TableReader& t) {
     curl_url_cleanup(u);
     s->proxy = *p;
   }
-  t.finish();
-  if (t.diags().size() != before) return nullptr;
-  return s;
 }
 
 }  // namespace probed::probes

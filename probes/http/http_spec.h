@@ -38,6 +38,9 @@ struct HttpSpec : config::ProbeSpec {
 };
 
 std::shared_ptr<const config::ProbeSpec> parse_http(config::TableReader& t);
+// Reads every [checks.http] key but 'headers' and 'body' into spec, without finish(): a
+// journey step reads the same keys (the same code) and templates headers and body itself.
+void read_http_options(config::TableReader& t, HttpSpec& spec);
 // nullopt when target is an absolute http:// or https:// URL with a host.
 std::optional<std::string> check_http_target(std::string_view target);
 // "any" -> AF_UNSPEC, "4" -> AF_INET, "6" -> AF_INET6.

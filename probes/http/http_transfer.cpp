@@ -24,6 +24,7 @@ HttpTransfer::~HttpTransfer() {
 
 void HttpTransfer::release() {
   cancel();
+  detach_share();
   multi_.release(easy_);
   easy_ = nullptr;
 }
@@ -46,6 +47,7 @@ base::Expected<void> HttpTransfer::start(const HopRequest& req, Duration budget,
     easy_ = multi_.acquire();
     if (easy_ == nullptr) return base::unexpected("curl_easy_init failed");
   } else {
+    detach_share();  // curl_easy_reset keeps a share handle attached
     curl_easy_reset(easy_);
   }
   configure(req, budget);
@@ -87,13 +89,14 @@ void HttpTransfer::configure(const HopRequest& req, Duration budget) {
   } else if (req.method != "GET") {
     curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req.method.c_str());
   }
-  if (req.send_body && !spec_.body.empty()) {
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(spec_.body.size()));
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, spec_.body.c_str());
+  if (req.send_body && req.body != nullptr && !req.body->empty()) {
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body->size()));
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, req.body->c_str());
     if (req.method == "GET") curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "GET");
   }
   headers_ = curl_slist_append(headers_, "Expect:");  // no 100-continue round trip
-  for (const auto& [k, v] : spec_.headers) {
+  static const config::StringMap kNoHeaders;
+  for (const auto& [k, v] : req.headers != nullptr ? *req.headers : kNoHeaders) {
     if (!req.send_auth && (strcasecmp(k.c_str(), "Authorization") == 0 ||
                            strcasecmp(k.c_str(), "Cookie") == 0 ||
                            strcasecmp(k.c_str(), "Proxy-Authorization") == 0 ||
@@ -147,7 +150,14 @@ void HttpTransfer::configure(const HopRequest& req, Duration budget) {
   // a check measures ("" disables curl's environment lookup).
   curl_easy_setopt(e, CURLOPT_PROXY, spec_.proxy.c_str());
   curl_easy_setopt(e, CURLOPT_NOPROXY, "");  // and no_proxy from the environment neither
-  want_body_ = spec_.assertions.needs_body();
+  if (req.cookies != nullptr) {
+    // libcurl's in-memory cookie engine ("" reads no file), shared by the steps of a journey
+    // run through the share handle; it honours Expires and Max-Age.
+    curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");
+    curl_easy_setopt(e, CURLOPT_SHARE, req.cookies);
+    shared_ = true;
+  }
+  want_body_ = spec_.assertions.needs_body() || req.need_body;
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &HttpTransfer::on_header);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, this);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &HttpTransfer::on_body);
@@ -220,6 +230,15 @@ void HttpTransfer::capture_tls() {
   out_.is_tls = true;
   out_.tls_version = tls_version_name(ssl);
   if (out_.chain.empty()) out_.chain = chain_info(SSL_get_peer_cert_chain(ssl));
+}
+
+void HttpTransfer::detach_share() {
+  if (!shared_ || easy_ == nullptr) return;
+  curl_easy_setopt(easy_, CURLOPT_SHARE, nullptr);
+  // Drops the cookie file list CURLOPT_COOKIEFILE made: libcurl 7.88's curl_easy_reset()
+  // forgets it without freeing it (LeakSanitizer sees every pooled journey handle otherwise).
+  curl_easy_setopt(easy_, CURLOPT_COOKIEFILE, nullptr);
+  shared_ = false;
 }
 
 std::string HttpTransfer::progress() const {

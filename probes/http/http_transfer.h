@@ -27,6 +27,10 @@ struct HopRequest {
   std::string pin;          // "host:port:address" for CURLOPT_RESOLVE; empty for IP literals
   std::string host_header;  // "Host: ..." override when the URL host was rewritten for SNI
   bool send_auth = true;    // credentials only go to the original host
+  const config::StringMap* headers = nullptr;  // the request's headers; nullptr: none
+  const std::string* body = nullptr;           // the request's body; nullptr: none
+  bool need_body = false;   // keep the response body even if no assertion reads it
+  CURLSH* cookies = nullptr;  // a cookie-sharing handle (journeys); none: no cookie engine
 };
 
 struct HopOutcome {
@@ -76,6 +80,7 @@ class HttpTransfer {
   static CURLcode on_ssl_ctx(CURL* easy, void* ssl_ctx, void* self);
   static int on_verify(int preverify_ok, X509_STORE_CTX* ctx);
   void capture_tls();
+  void detach_share();
 
   const HttpSpec& spec_;
   io::CurlMulti& multi_;
@@ -86,6 +91,7 @@ class HttpTransfer {
   bool active_ = false;
   bool want_body_ = false;
   bool current_is_tls_ = false;
+  bool shared_ = false;  // attached to a share handle: detached before the handle is pooled
   uint64_t body_bytes_ = 0;
   HopOutcome out_;
 };

@@ -175,11 +175,6 @@ TEST_CASE("config: all errors are reported at once, sorted", "[config]") {
   CHECK(d[2].pos.line == 6);
 }
 
-TEST_CASE("config: later features are rejected, never ignored", "[config]") {
-  config_should_fail("[[checks]]\nname = \"d\"\ntype = \"journey\"\ntargets = [\"a\"]\n", 3, 8,
-                     "check type 'journey' is not supported yet");
-}
-
 TEST_CASE("config: ${env:} and ${file:} expand and $${ is a literal", "[config][secrets]") {
   setenv("PROBED_TEST_TOKEN", "env-canary-4711", 1);
   std::string path = "/tmp/probed-config-test-secret";

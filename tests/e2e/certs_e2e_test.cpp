@@ -27,7 +27,10 @@ TEST_CASE("e2e: probed certs lists certificates by expiry and exits 1 on WARNING
   auto write = [&](const std::string& files) {
     std::ofstream(cfg) << "[[checks]]\nname = \"files\"\ntype = \"cert_file\"\ntargets = [" << files << "]\n"
                        << "[[checks]]\nname = \"edge\"\ntype = \"tls\"\ntargets = [\"localhost:"
-                       << nginx.port("tls") << "\"]\n[checks.tls]\ntls_ca_file = \"" << pki.ca_path() << "\"\n";
+                       << nginx.port("tls") << "\"]\n[checks.tls]\ntls_ca_file = \"" << pki.ca_path() << "\"\n"
+                       << "[[checks]]\nname = \"walk\"\ntype = \"journey\"\n[checks.journey]\n"
+                       << "[[checks.journey.steps]]\nname = \"home\"\nurl = \"https://localhost:"
+                       << nginx.port("tls") << "/\"\ntls_ca_file = \"" << pki.ca_path() << "\"\nvalid_status = [\"2xx\", \"4xx\"]\n";
   };
   write("\"" + certs.valid.cert_path + "\"");
   int code = -1;
@@ -36,6 +39,7 @@ TEST_CASE("e2e: probed certs lists certificates by expiry and exits 1 on WARNING
   CHECK(code == 0);
   CHECK_THAT(ok, Catch::Contains("OK"));
   CHECK_THAT(ok, Catch::Contains("edge"));
+  CHECK_THAT(ok, Catch::Contains("walk"));  // a journey's https step
 
   write("\"" + certs.valid.cert_path + "\", \"" + certs.expiring_3d.cert_path + "\", \"" +
         certs.expired.cert_path + "\"");

@@ -35,7 +35,10 @@ TEST_CASE("e2e: Prometheus scrapes probed and promtool accepts its metrics", "[e
       << "[defaults]\ninterval = \"1s\"\ntimeout = \"500ms\"\n"
       << "[[checks]]\nname = \"self\"\ntype = \"http\"\ntargets = [\"http://" << listen << "/-/healthy\"]\n"
       << "[[checks]]\nname = \"down\"\ntype = \"http\"\ntargets = [\"http://127.0.0.1:" << closed_port << "/\"]\n"
-      << "[[checks]]\nname = \"port\"\ntype = \"tcp\"\ntargets = [\"" << listen << "\"]\n";
+      << "[[checks]]\nname = \"port\"\ntype = \"tcp\"\ntargets = [\"" << listen << "\"]\n"
+      << "[[checks]]\nname = \"walk\"\ntype = \"journey\"\n[checks.journey]\nvariables = { base = \"http://"
+      << listen << "\" }\n[[checks.journey.steps]]\nname = \"health\"\nurl = \"${base}/-/healthy\"\n"
+      << "[[checks.journey.steps]]\nname = \"scrape\"\nurl = \"${base}/metrics\"\nbody_contains = [\"probed_build_info\"]\n";
   ProcessOptions po;
   po.stderr_path = dir.file("probed.log");
   auto probed = Process::spawn({probed_bin(), "run", "-c", dir.file("probed.toml")}, po);
@@ -50,6 +53,8 @@ TEST_CASE("e2e: Prometheus scrapes probed and promtool accepts its metrics", "[e
   CHECK_THAT(metrics, Catch::Contains("probe_failures_total{check=\"down\",location=\"e2e\",reason=\"connect\""));
   CHECK_THAT(metrics, Catch::Contains("probe_phase_duration_seconds{check=\"port\",location=\"e2e\",phase=\"connect\""));
   CHECK_THAT(metrics, Catch::Contains("probe_http_duration_seconds{check=\"self\",location=\"e2e\",phase=\"connect\""));
+  CHECK_THAT(metrics, Catch::Contains("probe_journey_step_success{check=\"walk\",location=\"e2e\",step=\"scrape\",target=\"walk\",type=\"journey\"} 1"));
+  CHECK_THAT(metrics, Catch::Contains("probe_journey_step_duration_seconds{check=\"walk\",location=\"e2e\",step=\"health\""));
 
   std::ofstream(dir.file("prometheus.yml"))
       << "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"

@@ -1,9 +1,10 @@
 // Issue 7 (secrets): canary values in every secret field this version has (bearer token file,
 // basic-auth password file and inline password, a header from ${env:}, a target URL carrying a
-// ${env:} token, a receiver header from ${env:}, a Slack URL from url_file, a PagerDuty routing
-// key from routing_key_file) never appear in logs at debug level, /metrics, `probed probe`
-// traces, `probed check-config` output, alert payloads (but where they belong: the webhook's own
-// header, PagerDuty's own key) or the alert state file. Extend as the status page and API land.
+// ${env:} token, a journey's step url, header and body, a receiver header from ${env:}, a Slack
+// URL from url_file, a PagerDuty routing key from routing_key_file) never appear in logs at
+// debug level, /metrics, `probed probe` traces, `probed check-config` output, alert payloads
+// (but where they belong: the webhook's own header, PagerDuty's own key) or the alert state
+// file. Extend as the status page and API land.
 #include <catch2/catch.hpp>
 
 #include <csignal>
@@ -65,7 +66,17 @@ TEST_CASE("e2e: secret values never appear in logs, metrics, traces or check-con
       << "/?t=${env:PROBED_URL_CANARY}\"]\nalert_receivers = [\"hook\", \"chat\", \"pd\"]\n"
       << "[checks.http]\nbasic_auth = { username = \"u\", password_file = \"" << dir.file("pw") << "\" }\n"
       << "[[checks]]\nname = \"inline\"\ntype = \"http\"\ntargets = [\"http://" << listen << "/-/ready\"]\n"
-      << "[checks.http]\nbasic_auth = { username = \"u\", password = \"" << kCanaries[2] << "\" }\n";
+      << "[checks.http]\nbasic_auth = { username = \"u\", password = \"" << kCanaries[2] << "\" }\n"
+      // A journey with secrets in a step's url, header and body, an extracted value, and a
+      // failing second step whose URL (quoted in the message) holds a secret.
+      << "[[checks]]\nname = \"walk\"\ntype = \"journey\"\n[checks.journey]\nvariables = { base = \"http://"
+      << listen << "\" }\n[[checks.journey.steps]]\nname = \"login\"\n"
+      << "url = \"${base}/-/healthy?k=${env:PROBED_URL_CANARY}\"\n"
+      << "headers = { X-Key = \"${env:PROBED_HEADER_CANARY}\" }\n"
+      << "body = '{\"pw\":\"${file:" << dir.file("pw") << "}\"}'\n"
+      << "extract = { ct = \"header:Content-Type\" }\n"
+      << "[[checks.journey.steps]]\nname = \"down\"\n"
+      << "url = \"http://127.0.0.1:" << closed << "/?t=${env:PROBED_URL_CANARY}&c=${ct}\"\n";
   std::vector<std::string> env = {"PROBED_HEADER_CANARY=" + kCanaries[3],
                                   "PROBED_URL_CANARY=" + kCanaries[4],
                                   "PROBED_HOOK_CANARY=" + kCanaries[5]};
@@ -78,6 +89,7 @@ TEST_CASE("e2e: secret values never appear in logs, metrics, traces or check-con
   int rc = 0;
   auto metrics = Process::run_capture({"curl", "-s", "http://" + listen + "/metrics"}, &rc);
   CHECK_THAT(metrics, Catch::Contains("check=\"basic\""));
+  CHECK_THAT(metrics, Catch::Contains("probe_journey_step_success{check=\"walk\""));
   no_canary_in("/metrics", metrics);
 
   // The failing check's alert went out; its target's token is masked in the payloads.
@@ -93,11 +105,13 @@ TEST_CASE("e2e: secret values never appear in logs, metrics, traces or check-con
 
   // The same environment for the CLI runs.
   for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
-  for (const char* check : {"bearer", "basic", "inline"}) {
+  for (const char* check : {"bearer", "basic", "inline", "walk"}) {
     auto trace = Process::run_capture({probed_bin(), "--log-level", "debug", "probe", "-c",
                                        dir.file("probed.toml"), check}, &rc);
     CHECK_THAT(trace, Catch::Contains("verdict:"));
     no_canary_in(std::string("probed probe ") + check, trace);
+    // The twin: the journey's secrets and its extracted value are in its trace, masked.
+    if (std::string(check) == "walk") CHECK_THAT(trace, Catch::Contains("?t=<secret>&c=${ct}"));
   }
   auto checked = Process::run_capture({probed_bin(), "check-config", "-c", dir.file("probed.toml")}, &rc);
   no_canary_in("check-config", checked);

@@ -59,7 +59,8 @@ TEST_CASE("e2e: the status page shows the failing check first and highlights an 
   REQUIRE(row_of(dom, "a-self") != std::string::npos);
   // Failing first, although "a-self" sorts first by name.
   CHECK(row_of(dom, "z-broken") < row_of(dom, "a-self"));
-  CHECK_THAT(dom, Catch::Contains("<tr class=\"state-down\" data-check=\"z-broken\">"));
+  // The first row of a check carries the anchor alerts link to (generatorURL #check-NAME).
+  CHECK_THAT(dom, Catch::Contains("<tr class=\"state-down\" data-check=\"z-broken\" id=\"check-z-broken\">"));
   // The 3-day certificate is CRITICAL (under 7d), highlighted, and listed before the valid one.
   auto critical = dom.find("<tr class=\"cert-critical\">");
   auto ok = dom.find("<tr class=\"cert-ok\">");
