@@ -44,7 +44,9 @@ struct Daemon {
   Process proc;
 
   void write_config(const std::string& checks) {
+    // Its own state_dir: the default /var/lib/probed would be shared by every test.
     std::ofstream(dir.file("probed.toml")) << "[daemon]\nlisten = \"" << listen << "\"\n"
+                                           << "state_dir = \"" << dir.file("state") << "\"\n"
                                            << "targets_file_reload = \"1s\"\n"
                                            << "[defaults]\ninterval = \"1s\"\ntimeout = \"500ms\"\n"
                                            << checks;

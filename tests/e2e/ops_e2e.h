@@ -42,7 +42,9 @@ struct OpsDaemon {
 
   // `daemon_extra` goes into [daemon]; `rest` after it (sections and checks).
   void write_config(const std::string& daemon_extra, const std::string& rest) {
-    std::ofstream(dir.file("probed.toml")) << "[daemon]\nlisten = \"" << listen << "\"\n" << daemon_extra
+    // Its own state_dir: the default /var/lib/probed would be shared by every test.
+    std::ofstream(dir.file("probed.toml")) << "[daemon]\nlisten = \"" << listen << "\"\n"
+                                           << "state_dir = \"" << dir.file("state") << "\"\n" << daemon_extra
                                            << "[defaults]\ninterval = \"1s\"\ntimeout = \"800ms\"\n" << rest;
   }
   void start() {
