@@ -342,9 +342,9 @@ std::string AlertEngine::state_of(const CheckKey& key) const {
 }
 
 std::string AlertEngine::state_text(const State& st) {
-  std::string s = st.failed ? (st.announced ? "firing" : "held") : st.fails > 0 ? "pending" : "ok";
-  if (st.cert) s += ", certificate " + st.cert->severity;
-  return s;
+  std::string s = st.failed ? (st.announced ? "firing" : "held") : st.fails > 0 ? "pending" : "";
+  if (st.cert) s += (s.empty() ? "certificate " : ", certificate ") + st.cert->severity;
+  return s.empty() ? "ok" : s;
 }
 
 nlohmann::json AlertEngine::to_json() const {

@@ -53,8 +53,8 @@ class AlertEngine : public ResultSink {
   void on_state(StateFn fn) { state_fn_ = std::move(fn); }
 
   // For the status page and tests: "ok", "pending" (failing, under the threshold), "firing",
-  // "held" (firing but held by the canary); ", certificate warning|critical" is appended
-  // while a CertificateExpiringSoon alert fires.
+  // "held" (firing but held by the canary); "certificate warning|critical" (after a comma
+  // when the probe part is not "ok") while a CertificateExpiringSoon alert fires.
   std::string state_of(const CheckKey& key) const;
   bool degraded() const { return degraded_.has_value(); }
 

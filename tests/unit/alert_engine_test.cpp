@@ -176,6 +176,7 @@ TEST_CASE("alerts: a certificate at 20 days fires one warning and no critical", 
   CHECK(a.annotation("summary") == "certificate for 127.0.0.1:1 expires in 19 days");
   CHECK(a.annotation("description").find("CN=edge issued by CN=Test CA") == 0);
   CHECK(f.rec.count("CertificateExpiringSoon", false) == 1);
+  CHECK(f.engine->state_of({"edge", "127.0.0.1:1"}) == "certificate warning");
 
   SECTION("it becomes critical under cert_critical: the warning resolves, a critical fires") {
     f.run_cert(3);
