@@ -118,11 +118,13 @@ TEST_CASE("e2e: reload keeps counters of unchanged checks, drops removed ones, r
   }));
   std::this_thread::sleep_for(2s);  // a few runs, so the counter is > 1
 
-  // An invalid config: 400 with positions, the old config keeps running.
+  // An invalid config: 400 with positions, the old config keeps running. (Line 16: the
+  // [daemon] header, listen, state_dir, targets_file_reload, [defaults] and its two keys, then
+  // the two checks of four lines each.)
   d.write_config(keep + gone + "interval = \"10x\"\n");
   int rc = 0;
   auto answer = http("-X POST -w ' %{http_code}' " + d.base + "/-/reload", &rc);
-  CHECK_THAT(answer, Catch::Contains("probed.toml:15:12: 'interval': invalid duration"));
+  CHECK_THAT(answer, Catch::Contains("probed.toml:16:12: 'interval': invalid duration"));
   CHECK_THAT(answer, Catch::EndsWith(" 400"));
   CHECK_THAT(http(metrics), Catch::Contains("probed_config_last_reload_successful 0"));
   CHECK_THAT(http(metrics), Catch::Contains("check=\"gone\""));
