@@ -31,7 +31,11 @@ namespace probed::daemon {
 namespace {
 
 constexpr const char* kSystemConfig = "/etc/probed/probed.toml";
-// SIGTERM: how long queued notifications get for one last delivery attempt.
+// SIGTERM: how long running probes get to finish (each also ends at its own deadline, which
+// is shorter whenever the check's timeout is), then how long queued notifications get for one
+// last delivery attempt. Worst case from SIGTERM to exit: 10 s + 5 s, inside the unit's
+// TimeoutStopSec=20s.
+constexpr base::Duration kDrainBound = std::chrono::seconds(10);
 constexpr base::Duration kNotifyFlushBound = std::chrono::seconds(5);
 
 config::LoadResult load(const std::string& path) {
@@ -139,14 +143,24 @@ class Daemon {
     feed_();
   }
 
+  // First signal: no new runs, running ones finish (their Results still reach metrics, alerts
+  // and the status page), then the notifier flush. A second signal: stop now; run() still
+  // abandons what is left and writes the state file (spool included) before exiting 0.
   void shutdown(const char* why) {
-    if (stopping_) return;
+    if (stopping_) {
+      base::log_warn("second stop signal; stopping now", {{"signal", why}});
+      loop_.stop();
+      return;
+    }
     stopping_ = true;
-    base::log_info("shutting down", {{"signal", why}});
+    base::log_info("shutting down",
+                   {{"signal", why}, {"running", std::to_string(scheduler_.inflight())}});
     sd_notify(0, "STOPPING=1");
     ready_ = false;
-    scheduler_.stop();
-    alerting_.shutdown(kNotifyFlushBound, [this] { loop_.stop(); });
+    scheduler_.drain(kDrainBound, [this] {
+      base::log_info("probes finished; flushing notifications");
+      alerting_.shutdown(kNotifyFlushBound, [this] { loop_.stop(); });
+    });
   }
 
   void apply(std::shared_ptr<const config::Config> cfg) {
@@ -208,10 +222,19 @@ class Daemon {
 
   // Loads on the worker (file I/O), applies on the loop. done(ok, errors) runs on the loop.
   void reload(std::function<void(bool, std::string)> done) {
+    if (stopping_) {  // a new config would start new runs in the middle of the drain
+      base::log_warn("config reload ignored: shutting down");
+      if (done) done(false, "shutting down\n");
+      return;
+    }
     sd_notify(0, "RELOADING=1");
     worker_.submit([this, done = std::move(done)] {
       auto res = std::make_shared<config::LoadResult>(load(path_));
       loop_.post([this, res, done] {
+        if (stopping_) {  // SIGTERM came while the file was being read
+          if (done) done(false, "shutting down\n");
+          return;
+        }
         if (res->ok()) {
           apply(res->config);
           daemon_metrics_.reload_result(true);
