@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <future>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "config/loader.h"
 #include "config/targets_file.h"
@@ -37,6 +39,17 @@ constexpr const char* kSystemConfig = "/etc/probed/probed.toml";
 // TimeoutStopSec=20s.
 constexpr base::Duration kDrainBound = std::chrono::seconds(10);
 constexpr base::Duration kNotifyFlushBound = std::chrono::seconds(5);
+// Test hook, off unless this variable is set (to whole seconds, 1-60): SIGUSR1 then sleeps the
+// event loop that long, so a test can show the watchdog keep-alives stop with a stuck loop.
+// Nothing in the package sets it; without it SIGUSR1 keeps its default action.
+constexpr const char* kBlockLoopEnv = "PROBED_TEST_BLOCK_LOOP_ON_SIGUSR1";
+
+int block_loop_seconds() {
+  const char* v = std::getenv(kBlockLoopEnv);
+  if (v == nullptr) return 0;
+  int n = std::atoi(v);
+  return n >= 1 && n <= 60 ? n : 0;
+}
 
 config::LoadResult load(const std::string& path) {
   if (path.empty()) {
@@ -107,6 +120,14 @@ class Daemon {
     (void)loop_.on_signal(SIGTERM, [this] { shutdown("SIGTERM"); });
     (void)loop_.on_signal(SIGINT, [this] { shutdown("SIGINT"); });
     (void)loop_.on_signal(SIGHUP, [this] { reload(nullptr); });
+    if (int secs = block_loop_seconds(); secs > 0) {
+      base::log_warn("test hook enabled: SIGUSR1 blocks the event loop",
+                     {{"env", kBlockLoopEnv}, {"seconds", std::to_string(secs)}});
+      (void)loop_.on_signal(SIGUSR1, [secs] {
+        base::log_warn("blocking the event loop (test hook)", {{"seconds", std::to_string(secs)}});
+        std::this_thread::sleep_for(std::chrono::seconds(secs));
+      });
+    }
     apply(std::move(cfg));
     daemon_metrics_.reload_result(true);
     ready_ = true;
@@ -296,6 +317,7 @@ int run_daemon(const RunOptions& opts) {
   signal(SIGPIPE, SIG_IGN);
   // Before any thread starts, so every thread inherits the mask and signalfd gets them.
   io::Loop::block_signals({SIGTERM, SIGINT, SIGHUP});
+  if (block_loop_seconds() > 0) io::Loop::block_signals({SIGUSR1});
   std::string path = opts.config_path.empty() ? default_config_path() : opts.config_path;
   auto res = load(path);
   if (!res.ok()) {
