@@ -120,14 +120,7 @@ class Daemon {
     (void)loop_.on_signal(SIGTERM, [this] { shutdown("SIGTERM"); });
     (void)loop_.on_signal(SIGINT, [this] { shutdown("SIGINT"); });
     (void)loop_.on_signal(SIGHUP, [this] { reload(nullptr); });
-    if (int secs = block_loop_seconds(); secs > 0) {
-      base::log_warn("test hook enabled: SIGUSR1 blocks the event loop",
-                     {{"env", kBlockLoopEnv}, {"seconds", std::to_string(secs)}});
-      (void)loop_.on_signal(SIGUSR1, [secs] {
-        base::log_warn("blocking the event loop (test hook)", {{"seconds", std::to_string(secs)}});
-        std::this_thread::sleep_for(std::chrono::seconds(secs));
-      });
-    }
+    install_test_hook();
     apply(std::move(cfg));
     daemon_metrics_.reload_result(true);
     ready_ = true;
@@ -150,6 +143,17 @@ class Daemon {
   void tick() {
     last_tick_ = base::Clock::now().time_since_epoch().count();
     loop_.after(std::chrono::seconds(1), [this] { tick(); });
+  }
+
+  void install_test_hook() {
+    int secs = block_loop_seconds();
+    if (secs == 0) return;
+    base::log_warn("test hook enabled: SIGUSR1 blocks the event loop",
+                   {{"env", kBlockLoopEnv}, {"seconds", std::to_string(secs)}});
+    (void)loop_.on_signal(SIGUSR1, [secs] {
+      base::log_warn("blocking the event loop (test hook)", {{"seconds", std::to_string(secs)}});
+      std::this_thread::sleep_for(std::chrono::seconds(secs));
+    });
   }
 
   void start_watchdog() {

@@ -2,12 +2,12 @@
 // what systemd listens on): READY=1 once the listener answers, RELOADING=1 then READY=1 around
 // a SIGHUP, WATCHDOG=1 at half of WATCHDOG_USEC, none while the event loop is blocked (the
 // PROBED_TEST_BLOCK_LOOP_ON_SIGUSR1 hook) and again after, STOPPING=1 on SIGTERM.
-#include <catch2/catch.hpp>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <csignal>
 #include <cstring>
 
@@ -48,7 +48,8 @@ class NotifySocket {
     return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
   }
   // Skips other messages (keep-alives) until one containing `what`; false after `limit`.
-  bool wait_for(const std::string& what, std::chrono::milliseconds limit, std::string* seen = nullptr) {
+  bool wait_for(const std::string& what, std::chrono::milliseconds limit,
+                std::string* seen = nullptr) {
     auto end = Clock::now() + limit;
     while (Clock::now() < end) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now());
@@ -64,7 +65,8 @@ class NotifySocket {
     auto end = Clock::now() + span;
     while (Clock::now() < end) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now());
-      if (next(std::max(left, 1ms)).find("WATCHDOG=1") != std::string::npos) at.push_back(Clock::now());
+      if (next(std::max(left, 1ms)).find("WATCHDOG=1") != std::string::npos)
+        at.push_back(Clock::now());
     }
     return at;
   }
@@ -84,22 +86,27 @@ void start_notified(OpsDaemon& d, const NotifySocket& s, const std::string& watc
   po.env = std::move(env);
   po.env.push_back("NOTIFY_SOCKET=" + s.path());
   po.env.push_back("WATCHDOG_USEC=1000000");
-  const std::string script = "WATCHDOG_PID=" + watchdog_pid + "; export WATCHDOG_PID; exec \"$0\" run -c \"$1\"";
+  const std::string script =
+      "WATCHDOG_PID=" + watchdog_pid + "; export WATCHDOG_PID; exec \"$0\" run -c \"$1\"";
   d.proc = Process::spawn({"/bin/sh", "-c", script, probed_bin(), d.dir.file("probed.toml")}, po);
 }
 
-std::string ready_code(const OpsDaemon& d) { return d.get("/-/ready", "-o /dev/null -w '%{http_code}'"); }
+std::string ready_code(const OpsDaemon& d) {
+  return d.get("/-/ready", "-o /dev/null -w '%{http_code}'");
+}
 
 double gap_seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
 }
 
-const char kChecks[] = "[[checks]]\nname = \"self\"\ntype = \"http\"\ntargets = [\"http://127.0.0.1:1/\"]\n";
+const char kChecks[] =
+    "[[checks]]\nname = \"self\"\ntype = \"http\"\ntargets = [\"http://127.0.0.1:1/\"]\n";
 
 }  // namespace
 
-TEST_CASE("sd_notify: READY after the listener, RELOADING then READY on SIGHUP, STOPPING on SIGTERM",
-          "[e2e][sd_notify]") {
+TEST_CASE(
+    "sd_notify: READY after the listener, RELOADING then READY on SIGHUP, STOPPING on SIGTERM",
+    "[e2e][sd_notify]") {
   OpsDaemon d;
   NotifySocket s(d.dir.file("notify.sock"));
   d.write_config(state_dir(d), kChecks);

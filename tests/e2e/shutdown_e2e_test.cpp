@@ -4,7 +4,6 @@
 // the daemon exits 0 within the documented bound. Twin: a second SIGTERM stops at once and the
 // unfinished run is dropped (no notification).
 #include <catch2/catch.hpp>
-
 #include <csignal>
 
 #include "tests/e2e/ops_e2e.h"
@@ -22,7 +21,8 @@ std::chrono::milliseconds slack(std::chrono::milliseconds d) {
   return d * (f != nullptr ? std::max(1, std::atoi(f)) : 1);
 }
 
-const char kUnavailable[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+const char kUnavailable[] =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
 // One check "slow" against `target` (interval 5 s, timeout `timeout`), alerting to `hook` on
 // its first failure.
@@ -32,8 +32,8 @@ void configure(OpsDaemon& d, const std::string& target, const std::string& timeo
                  "[[checks]]\nname = \"slow\"\ntype = \"http\"\ntargets = [\"" + target +
                      "\"]\ninterval = \"5s\"\ntimeout = \"" + timeout +
                      "\"\nalert_receivers = [\"hook\"]\n"
-                     "[[receivers]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"" + hook.url("/hook") +
-                     "\"\n[alerting]\nfailure_threshold = 1\n");
+                     "[[receivers]]\nname = \"hook\"\ntype = \"webhook\"\nurl = \"" +
+                     hook.url("/hook") + "\"\n[alerting]\nfailure_threshold = 1\n");
 }
 
 // Waits until the target accepted the probe's connection: the run is then in flight.
