@@ -46,6 +46,7 @@ struct Daemon {
   void write_config(const std::string& checks) {
     std::ofstream(dir.file("probed.toml")) << "[daemon]\nlisten = \"" << listen << "\"\n"
                                            << "targets_file_reload = \"1s\"\n"
+                                           << "state_dir = \"" << dir.path() << "\"\n"
                                            << "[defaults]\ninterval = \"1s\"\ntimeout = \"500ms\"\n"
                                            << checks;
   }
@@ -120,7 +121,7 @@ TEST_CASE("e2e: reload keeps counters of unchanged checks, drops removed ones, r
   d.write_config(keep + gone + "interval = \"10x\"\n");
   int rc = 0;
   auto answer = http("-X POST -w ' %{http_code}' " + d.base + "/-/reload", &rc);
-  CHECK_THAT(answer, Catch::Contains("probed.toml:15:12: 'interval': invalid duration"));
+  CHECK_THAT(answer, Catch::Contains("probed.toml:16:12: 'interval': invalid duration"));
   CHECK_THAT(answer, Catch::EndsWith(" 400"));
   CHECK_THAT(http(metrics), Catch::Contains("probed_config_last_reload_successful 0"));
   CHECK_THAT(http(metrics), Catch::Contains("check=\"gone\""));
