@@ -7,7 +7,8 @@ build=(build-essential cmake pkg-config
        libcurl4-openssl-dev libc-ares-dev libssl-dev prometheus-cpp-dev libcivetweb-dev
        libtomlplusplus-dev nlohmann-json3-dev libpcre2-dev libcli11-dev libsystemd-dev catch2)
 test=(curl nginx-light prometheus prometheus-alertmanager prometheus-blackbox-exporter
-      clang libclang-rt-14-dev procps dnsmasq-base chromium python3)
+      clang libclang-rt-14-dev procps dnsmasq-base chromium python3
+      systemd)  # systemd-analyze: the unit file checks (CTest label "systemd")
 pkgs=("${build[@]}")
 [ "${1:-}" = "--test" ] && pkgs+=("${test[@]}")
 missing=()

@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <future>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "config/loader.h"
 #include "config/targets_file.h"
@@ -31,8 +33,23 @@ namespace probed::daemon {
 namespace {
 
 constexpr const char* kSystemConfig = "/etc/probed/probed.toml";
-// SIGTERM: how long queued notifications get for one last delivery attempt.
+// SIGTERM: how long running probes get to finish (each also ends at its own deadline, which
+// is shorter whenever the check's timeout is), then how long queued notifications get for one
+// last delivery attempt. Worst case from SIGTERM to exit: 10 s + 5 s, inside the unit's
+// TimeoutStopSec=20s.
+constexpr base::Duration kDrainBound = std::chrono::seconds(10);
 constexpr base::Duration kNotifyFlushBound = std::chrono::seconds(5);
+// Test hook, off unless this variable is set (to whole seconds, 1-60): SIGUSR1 then sleeps the
+// event loop that long, so a test can show the watchdog keep-alives stop with a stuck loop.
+// Nothing in the package sets it; without it SIGUSR1 keeps its default action.
+constexpr const char* kBlockLoopEnv = "PROBED_TEST_BLOCK_LOOP_ON_SIGUSR1";
+
+int block_loop_seconds() {
+  const char* v = std::getenv(kBlockLoopEnv);
+  if (v == nullptr) return 0;
+  int n = std::atoi(v);
+  return n >= 1 && n <= 60 ? n : 0;
+}
 
 config::LoadResult load(const std::string& path) {
   if (path.empty()) {
@@ -103,6 +120,7 @@ class Daemon {
     (void)loop_.on_signal(SIGTERM, [this] { shutdown("SIGTERM"); });
     (void)loop_.on_signal(SIGINT, [this] { shutdown("SIGINT"); });
     (void)loop_.on_signal(SIGHUP, [this] { reload(nullptr); });
+    install_test_hook();
     apply(std::move(cfg));
     daemon_metrics_.reload_result(true);
     ready_ = true;
@@ -127,6 +145,17 @@ class Daemon {
     loop_.after(std::chrono::seconds(1), [this] { tick(); });
   }
 
+  void install_test_hook() {
+    int secs = block_loop_seconds();
+    if (secs == 0) return;
+    base::log_warn("test hook enabled: SIGUSR1 blocks the event loop",
+                   {{"env", kBlockLoopEnv}, {"seconds", std::to_string(secs)}});
+    (void)loop_.on_signal(SIGUSR1, [secs] {
+      base::log_warn("blocking the event loop (test hook)", {{"seconds", std::to_string(secs)}});
+      std::this_thread::sleep_for(std::chrono::seconds(secs));
+    });
+  }
+
   void start_watchdog() {
     uint64_t usec = 0;
     if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return;
@@ -139,14 +168,24 @@ class Daemon {
     feed_();
   }
 
+  // First signal: no new runs, running ones finish (their Results still reach metrics, alerts
+  // and the status page), then the notifier flush. A second signal: stop now; run() still
+  // abandons what is left and writes the state file (spool included) before exiting 0.
   void shutdown(const char* why) {
-    if (stopping_) return;
+    if (stopping_) {
+      base::log_warn("second stop signal; stopping now", {{"signal", why}});
+      loop_.stop();
+      return;
+    }
     stopping_ = true;
-    base::log_info("shutting down", {{"signal", why}});
+    base::log_info("shutting down",
+                   {{"signal", why}, {"running", std::to_string(scheduler_.inflight())}});
     sd_notify(0, "STOPPING=1");
     ready_ = false;
-    scheduler_.stop();
-    alerting_.shutdown(kNotifyFlushBound, [this] { loop_.stop(); });
+    scheduler_.drain(kDrainBound, [this] {
+      base::log_info("probes finished; flushing notifications");
+      alerting_.shutdown(kNotifyFlushBound, [this] { loop_.stop(); });
+    });
   }
 
   void apply(std::shared_ptr<const config::Config> cfg) {
@@ -208,10 +247,19 @@ class Daemon {
 
   // Loads on the worker (file I/O), applies on the loop. done(ok, errors) runs on the loop.
   void reload(std::function<void(bool, std::string)> done) {
+    if (stopping_) {  // a new config would start new runs in the middle of the drain
+      base::log_warn("config reload ignored: shutting down");
+      if (done) done(false, "shutting down\n");
+      return;
+    }
     sd_notify(0, "RELOADING=1");
     worker_.submit([this, done = std::move(done)] {
       auto res = std::make_shared<config::LoadResult>(load(path_));
       loop_.post([this, res, done] {
+        if (stopping_) {  // SIGTERM came while the file was being read
+          if (done) done(false, "shutting down\n");
+          return;
+        }
         if (res->ok()) {
           apply(res->config);
           daemon_metrics_.reload_result(true);
@@ -273,6 +321,7 @@ int run_daemon(const RunOptions& opts) {
   signal(SIGPIPE, SIG_IGN);
   // Before any thread starts, so every thread inherits the mask and signalfd gets them.
   io::Loop::block_signals({SIGTERM, SIGINT, SIGHUP});
+  if (block_loop_seconds() > 0) io::Loop::block_signals({SIGUSR1});
   std::string path = opts.config_path.empty() ? default_config_path() : opts.config_path;
   auto res = load(path);
   if (!res.ok()) {

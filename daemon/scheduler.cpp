@@ -112,7 +112,10 @@ void Scheduler::remove_slot(const CheckKey& key) {
     s->running->abandon();
     --inflight_;
     metrics_.set_inflight(inflight_);
-    loop_.defer([this] { start_queued(); });  // its place in max_inflight is free now
+    loop_.defer([this] {
+      start_queued();  // its place in max_inflight is free now
+      if (drained_ && inflight_ == 0) finish_drain();
+    });
   }
   for (auto* sink : sinks_) sink->on_removed(key);
   bool last_of_check = std::none_of(slots_.begin(), slots_.end(),
@@ -173,6 +176,13 @@ void Scheduler::on_done(Slot& s, probes::Result r) {
   loop_.defer([run = std::shared_ptr<probes::Run>(std::move(s.running))] {});
   for (auto* sink : sinks_) sink->on_result(*s.check, s.target, r);
   start_queued();
+  // Not from here: this may be inside a library callback, and the drain's continuation
+  // starts notification transfers.
+  if (drained_ && inflight_ == 0) {
+    loop_.defer([this] {
+      if (drained_ && inflight_ == 0) finish_drain();
+    });
+  }
 }
 
 void Scheduler::start_queued() {
@@ -186,8 +196,44 @@ void Scheduler::start_queued() {
   }
 }
 
+void Scheduler::drain(base::Duration bound, std::function<void()> done) {
+  if (stopped_) return;
+  stopped_ = true;
+  for (auto& [key, s] : slots_) {
+    if (s->timer != 0) loop_.cancel(s->timer);
+    s->timer = 0;
+    s->queued = false;
+  }
+  waiting_.clear();
+  drained_ = std::move(done);
+  if (inflight_ == 0) {
+    loop_.defer([this] { finish_drain(); });
+    return;
+  }
+  base::log_info("waiting for running probes", {{"running", std::to_string(inflight_)}});
+  drain_timer_ = loop_.after(bound, [this] {
+    drain_timer_ = 0;
+    base::log_warn("probes still running at the shutdown bound; abandoned",
+                   {{"running", std::to_string(inflight_)}});
+    finish_drain();
+  });
+}
+
+void Scheduler::finish_drain() {
+  if (!drained_) return;
+  if (drain_timer_ != 0) loop_.cancel(drain_timer_);
+  drain_timer_ = 0;
+  auto done = std::move(drained_);
+  drained_ = nullptr;
+  stop();  // abandons whatever is left (only runs past the bound)
+  done();
+}
+
 void Scheduler::stop() {
   stopped_ = true;
+  drained_ = nullptr;
+  if (drain_timer_ != 0) loop_.cancel(drain_timer_);
+  drain_timer_ = 0;
   for (auto& [key, s] : slots_) {
     if (s->timer != 0) loop_.cancel(s->timer);
     s->timer = 0;

@@ -47,7 +47,13 @@ class Scheduler {
   void apply(std::shared_ptr<const config::Config> cfg);
   // A targets_file was re-read: the check's targets become `targets`.
   void set_targets(const std::string& check, std::vector<config::Target> targets);
-  // Stops scheduling and abandons every running probe (shutdown).
+  // Graceful shutdown: starts no new run (timers cancelled, the max_inflight queue dropped) and
+  // lets the running ones finish, by their probe or at their own deadline, so their Results
+  // still reach the sinks. `done` runs on the loop once none is left, or after `bound` at the
+  // latest: runs whose deadline is further away are abandoned then (a timeout may be minutes,
+  // a shutdown should not be). Only the first call counts.
+  void drain(base::Duration bound, std::function<void()> done);
+  // Stops scheduling and abandons every running probe (immediate shutdown, destructor).
   void stop();
 
   size_t slot_count() const { return slots_.size(); }
@@ -72,6 +78,7 @@ class Scheduler {
   void start_run(Slot& s, base::TimePoint planned);
   void on_done(Slot& s, probes::Result r);
   void start_queued();
+  void finish_drain();
 
   io::Loop& loop_;
   probes::Services& services_;
@@ -84,6 +91,8 @@ class Scheduler {
   size_t inflight_ = 0;
   size_t max_inflight_ = 2048;
   bool stopped_ = false;
+  std::function<void()> drained_;  // set while draining; runs once inflight_ reaches 0
+  io::TimerId drain_timer_ = 0;
 };
 
 }  // namespace probed::daemon

@@ -152,3 +152,57 @@ TEST_CASE("scheduler: apply keeps unchanged slots and drops removed ones", "[dae
   for (const auto& e : h.rec.entries) CHECK(e.check == "a");
   CHECK(h.rec.entries.size() >= 2);
 }
+
+// Drain (SIGTERM): no new runs, running ones finish by their probe or their deadline and
+// reach the sinks, anything still running at the bound is abandoned.
+TEST_CASE("scheduler: drain lets a running probe end at its deadline and starts nothing new",
+          "[daemon][scheduler][shutdown]") {
+  FaultServer hang({FaultMode::AcceptSilent});
+  Harness h(check("h", hang.url("/"), "interval = \"1s\"\ntimeout = \"900ms\"\n") +
+            check("other", hang.url("/o"), "interval = \"1s\"\ntimeout = \"900ms\"\n"));
+  h.scheduler.apply(h.cfg);
+  REQUIRE(h.loop->run_until([&] { return h.scheduler.inflight() >= 1; }, 3s));
+  size_t before = h.rec.entries.size();
+  size_t running = h.scheduler.inflight();
+  bool done = false;
+  auto t0 = base::Clock::now();
+  h.scheduler.drain(5s, [&] { done = true; });
+  REQUIRE(h.loop->run_until([&] { return done; }, slack(3s)));
+  // Done at the deadline (under 900 ms), far before the 5 s bound, with a timeout per run.
+  CHECK(base::Clock::now() - t0 < slack(1500ms));
+  REQUIRE(h.rec.entries.size() == before + running);
+  CHECK(h.rec.entries.back().result.reason == probes::FailureReason::Timeout);
+  CHECK(h.scheduler.inflight() == 0);
+  h.run_for(2500ms);  // both would be due twice more: nothing starts
+  CHECK(h.rec.entries.size() == before + running);
+}
+
+TEST_CASE("scheduler: drain abandons what is still running at its bound", "[daemon][scheduler][shutdown]") {
+  FaultServer hang({FaultMode::AcceptSilent});
+  Harness h(check("h", hang.url("/"), "interval = \"1s\"\ntimeout = \"900ms\"\n"));
+  h.scheduler.apply(h.cfg);
+  REQUIRE(h.loop->run_until([&] { return h.scheduler.inflight() == 1; }, 3s));
+  size_t before = h.rec.entries.size();
+  bool done = false;
+  auto t0 = base::Clock::now();
+  h.scheduler.drain(200ms, [&] { done = true; });
+  REQUIRE(h.loop->run_until([&] { return done; }, slack(2s)));
+  CHECK(base::Clock::now() - t0 < slack(600ms));  // the bound, not the run's deadline
+  CHECK(h.rec.entries.size() == before);          // abandoned: no Result
+  CHECK(h.scheduler.inflight() == 0);
+}
+
+TEST_CASE("scheduler: drain with nothing running is done at once", "[daemon][scheduler][shutdown]") {
+  Nginx nginx({NginxServer{"plain"}});
+  Harness h(check("a", nginx.url("plain", "/healthz"), "interval = \"1s\"\n"));
+  h.scheduler.apply(h.cfg);
+  h.run_for(1500ms);
+  REQUIRE(h.loop->run_until([&] { return h.scheduler.inflight() == 0; }, 2s));
+  size_t before = h.rec.entries.size();
+  bool done = false;
+  h.scheduler.drain(5s, [&] { done = true; });
+  CHECK_FALSE(done);  // never inside the caller
+  REQUIRE(h.loop->run_until([&] { return done; }, 200ms));
+  h.run_for(1500ms);
+  CHECK(h.rec.entries.size() == before);
+}

@@ -40,11 +40,14 @@ struct OpsDaemon {
   std::string base = "http://" + listen;
   Process proc;
 
-  // `daemon_extra` goes into [daemon]; `rest` after it (sections and checks).
+  // `daemon_extra` goes into [daemon]; `rest` after it (sections and checks). state_dir is
+  // the test's own directory unless daemon_extra sets it: the default, /var/lib/probed,
+  // would carry alert state from one test (or run) into the next.
   void write_config(const std::string& daemon_extra, const std::string& rest) {
-    // Its own state_dir: the default /var/lib/probed would be shared by every test.
+    const bool own_state = daemon_extra.find("state_dir") != std::string::npos;
     std::ofstream(dir.file("probed.toml")) << "[daemon]\nlisten = \"" << listen << "\"\n"
-                                           << "state_dir = \"" << dir.file("state") << "\"\n" << daemon_extra
+                                           << (own_state ? "" : "state_dir = \"" + dir.path() + "\"\n")
+                                           << daemon_extra
                                            << "[defaults]\ninterval = \"1s\"\ntimeout = \"800ms\"\n" << rest;
   }
   void start() {

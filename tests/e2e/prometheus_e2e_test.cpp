@@ -32,7 +32,7 @@ TEST_CASE("e2e: Prometheus scrapes probed and promtool accepts its metrics", "[e
   int closed_port = free_port();
   const std::string listen = "127.0.0.1:" + std::to_string(probed_port);
   std::ofstream(dir.file("probed.toml")) << "[daemon]\nlisten = \"" << listen << "\"\nlocation = \"e2e\"\n"
-      << "state_dir = \"" << dir.file("state") << "\"\n"
+      << "state_dir = \"" << dir.path() << "\"\n"  // not /var/lib/probed: tests share no state
       << "[defaults]\ninterval = \"1s\"\ntimeout = \"500ms\"\n"
       << "[[checks]]\nname = \"self\"\ntype = \"http\"\ntargets = [\"http://" << listen << "/-/healthy\"]\n"
       << "[[checks]]\nname = \"down\"\ntype = \"http\"\ntargets = [\"http://127.0.0.1:" << closed_port << "/\"]\n"
