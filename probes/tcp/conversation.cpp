@@ -146,7 +146,8 @@ void ConversationProbe::on_connected(std::string err) {
   if (!err.empty()) {
     int e = conn_.errno_at_socket();
     if (e == EMFILE || e == ENFILE) {
-      return finish(FailureReason::Error, "out of file descriptors (" + err + "): raise LimitNOFILE");
+      return finish(FailureReason::Error,
+                    "out of file descriptors (" + err + "): raise LimitNOFILE or lower max_inflight");
     }
     return finish(FailureReason::Connect, "connect " + address_ + ":" + std::to_string(port_) + ": " + err);
   }
