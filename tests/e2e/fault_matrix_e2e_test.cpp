@@ -1,7 +1,7 @@
-// Fault matrix, process rows, on the real binary against loopback servers: 1,000 checks under
-// a 256-fd limit, and 50 parallel scrapes of a daemon running 1,000 checks. In every row the
-// daemon keeps running, its schedule holds (p99 lag from the /metrics histogram), and fds
-// come back to where they started. (SIGTERM mid-run is covered with the shutdown work.)
+// Fault matrix, process rows, on the real binary against loopback servers: 1,100 checks (http,
+// tcp, dns) under a 256-fd limit, and 50 parallel scrapes of a daemon running 1,000 checks. In
+// every row the daemon keeps running, its schedule holds (p99 lag from the /metrics histogram),
+// and fds come back to where they started. (SIGTERM mid-run is covered with the shutdown work.)
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "tests/e2e/fault_e2e.h"
+#include "tests/harness/dns_server.h"
 #include "tests/harness/fault_server.h"
 #include "tests/harness/nginx.h"
 
@@ -38,25 +39,35 @@ std::string tcp_checks(int n, int port, int first = 0) {
   return out;
 }
 
-double reload_timestamp(FaultDaemon& d) {
-  auto m = d.metrics();
-  const std::string key = "\nprobed_config_last_reload_success_timestamp_seconds ";
-  size_t at = m.find(key);
-  return at == std::string::npos ? 0 : std::atof(m.c_str() + at + key.size());
+std::string dns_checks(int n, const std::string& server) {
+  std::string out;
+  for (int i = 0; i < n; ++i) {
+    out += "[[checks]]\nname = \"d" + std::to_string(i) +
+           "\"\ntype = \"dns\"\ntargets = [\"www.example.test\"]\n  [checks.dns]\n  server = \"" +
+           server + "\"\n  record = \"A\"\n";
+  }
+  return out;
 }
 
-// SIGHUP until the daemon reports a successful reload. Out of fds, a reload can fail to open
-// the config file ("Too many open files"); the old config keeps running and a later SIGHUP
-// gets through, as an operator would retry.
+size_t reloads(FaultDaemon& d) {
+  const std::string log = d.log(), line = "msg=\"config reloaded\"";
+  size_t n = 0;
+  for (size_t at = log.find(line); at != std::string::npos; at = log.find(line, at + 1)) ++n;
+  return n;
+}
+
+// SIGHUP until the daemon logs a successful reload (the log, not /metrics: a scrape of 1,000
+// checks is slow while fds run out). Out of fds, a reload can fail to open the config file
+// ("Too many open files"); the old config keeps running and a later SIGHUP gets through, as
+// an operator would retry.
 void reload_and_wait(FaultDaemon& d) {
-  double before = reload_timestamp(d);
-  std::this_thread::sleep_for(1100ms);  // the timestamp has whole-second resolution at worst
-  for (int i = 0; i < 20 && reload_timestamp(d) <= before; ++i) {
-    d.reload();
-    std::this_thread::sleep_for(500ms);
+  const size_t before = reloads(d);
+  for (int i = 0; i < 50 && reloads(d) == before; ++i) {
+    if (i % 5 == 0) d.reload();
+    std::this_thread::sleep_for(200ms);
   }
   INFO(d.log().substr(d.log().size() > 3000 ? d.log().size() - 3000 : 0));
-  REQUIRE(reload_timestamp(d) > before);
+  REQUIRE(reloads(d) > before);
 }
 
 double unix_now() {
@@ -84,8 +95,12 @@ Outcomes outcomes(FaultDaemon& d, double since = 0) {
       ++o.out_of_fds;
       o.out_of_fds_types.insert(c["type"].get<std::string>());
     } else {
-      // Before the fix, curl's failed socket() read as a connection failure.
-      if (msg.find("Couldn't connect") != std::string::npos) ++o.misreported;
+      // Before the fixes, a failed socket() read as a connection failure (curl) or a
+      // refusing DNS server (c-ares).
+      if (msg.find("Couldn't connect") != std::string::npos ||
+          msg.find("connection refused") != std::string::npos) {
+        ++o.misreported;
+      }
       if (o.sample.empty()) o.sample = msg;
     }
   }
@@ -94,18 +109,20 @@ Outcomes outcomes(FaultDaemon& d, double since = 0) {
 
 }  // namespace
 
-TEST_CASE("fault matrix: 1000 checks under a 256-fd limit fail clearly, /metrics is still served, "
+TEST_CASE("fault matrix: 1100 checks under a 256-fd limit fail clearly, /metrics is still served, "
           "max_inflight below the limit and fewer checks bring everything back",
           "[e2e][fault]") {
   // Every run holds its socket for 600 ms: 1,000 checks every 2 s want ~300 at once.
   FaultServer slow({FaultMode::Delay, "", 1000ms, 600ms});
   FaultServer fast({FaultMode::Script, kDefaultFaultResponse});
+  Dnsmasq dns;
   FaultDaemon d;
   const std::string few = http_checks(20, fast.url("/"));
-  const std::string many = http_checks(500, slow.url("/")) + tcp_checks(500, slow.port());
+  const std::string many =
+      http_checks(500, slow.url("/")) + tcp_checks(500, slow.port()) + dns_checks(100, dns.server());
   d.write_config(few);
   d.start(256);
-  std::this_thread::sleep_for(4500ms);
+  std::this_thread::sleep_for(3500ms);
   const int base_fds = settled_fds(d.proc.pid());
   const long base_rss = rss_kb(d.proc.pid());
   REQUIRE(outcomes(d).ok == 20);
@@ -126,7 +143,8 @@ TEST_CASE("fault matrix: 1000 checks under a 256-fd limit fail clearly, /metrics
   INFO("fds " << fd_count(d.proc.pid()) << ", other failure: " << o.sample);
   CHECK(d.proc.running());
   CHECK(o.out_of_fds > 0);
-  CHECK(o.out_of_fds_types == std::set<std::string>{"http", "tcp"});
+  // c-ares reports a failed socket() as a refused connection: dns must not blame the server.
+  CHECK(o.out_of_fds_types == std::set<std::string>{"dns", "http", "tcp"});
   CHECK(o.ok > 0);
   CHECK(o.misreported == 0);
   auto [p99, runs] = lag_p99(m0, m1);
@@ -146,16 +164,21 @@ TEST_CASE("fault matrix: 1000 checks under a 256-fd limit fail clearly, /metrics
   CHECK(q.out_of_fds == 0);
   CHECK(q.ok == q.results);
   CHECK(fd_count(d.proc.pid()) < 256);
+  const long loaded_rss = rss_kb(d.proc.pid());
 
   // Load drops: everything succeeds and fds and memory return to the baseline.
   d.write_config(few);
   reload_and_wait(d);
-  std::this_thread::sleep_for(4500ms);
+  std::this_thread::sleep_for(3500ms);
   auto f = outcomes(d);
   CHECK(f.ok == 20);
   CHECK(f.results == 20);
   CHECK(settled_fds(d.proc.pid()) <= base_fds + 2);
-  CHECK(rss_kb(d.proc.pid()) < base_rss + 64 * 1024);
+  // glibc keeps freed heap in its arenas, so RSS stays near its high-water mark; what matters
+  // is that dropping the load frees, rather than adds, and stays bounded.
+  INFO("RSS base " << base_rss << " kB, loaded " << loaded_rss << " kB");
+  CHECK(rss_kb(d.proc.pid()) <= loaded_rss + 4 * 1024);
+  CHECK(rss_kb(d.proc.pid()) < base_rss + 128 * 1024);
   CHECK(d.proc.running());
 }
 
