@@ -179,7 +179,9 @@ base::Expected<std::string> caa_text(const Bytes& m, size_t at, size_t end) {
   size_t tag_len = m[at + 1];
   if (at + 2 + tag_len > end) return base::unexpected("CAA tag runs past its record");
   std::string out = std::to_string(m[at]) + " ";
-  out.append(reinterpret_cast<const char*>(&m[at + 2]), tag_len);
+  // RFC 8659 tags are letters and digits, but a reply may hold any byte: escaped like the
+  // value, so a hostile server cannot put control bytes into messages and traces.
+  for (size_t i = at + 2; i < at + 2 + tag_len; ++i) append_escaped(out, m[i], false);
   out += " \"";
   for (size_t i = at + 2 + tag_len; i < end; ++i) {
     if (m[i] == '"' || m[i] == '\\') out += '\\';

@@ -1,8 +1,13 @@
 #include "probes/dns/dns_probe.h"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cctype>
 #include <cstdio>
+#include <cstring>
 
 #include "config/duration.h"
 #include "probes/metric_names.h"
@@ -21,6 +26,14 @@ constexpr milliseconds kMinTryTimeout{250};
 constexpr milliseconds kMaxTryTimeout{2000};
 constexpr int kTries = 3;
 constexpr size_t kMaxTraceText = 200;
+
+// The errno of a socket() tried now, 0 when one could be had.
+int socket_errno_now() {
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  ::close(fd);
+  return 0;
+}
 
 std::string ms_text(Duration d) {
   char buf[32];
@@ -167,6 +180,13 @@ void DnsProbe::on_no_reply(int status) {
                             std::chrono::round<std::chrono::seconds>(base::Clock::now() - sent_)) +
                         ")");
     case ARES_ECONNREFUSED:
+      // c-ares reports a socket() that failed like a refused connection and keeps no errno.
+      // Out of fds, a socket() tried now fails too: say so rather than blame the server.
+      if (int e = socket_errno_now(); e == EMFILE || e == ENFILE) {
+        return finish(FailureReason::Error, std::string("out of file descriptors (") +
+                                                std::strerror(e) +
+                                                "): raise LimitNOFILE or lower max_inflight");
+      }
       return finish(FailureReason::Dns,
                     "no answer from " + server + ": connection refused (is a DNS server there?)");
     case ARES_ECANCELLED:

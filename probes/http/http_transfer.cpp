@@ -3,6 +3,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <cstring>
 
 #include "daemon/base/redact.h"
@@ -66,6 +69,9 @@ void HttpTransfer::configure(const HopRequest& req, Duration budget) {
   CURL* e = easy_;
   curl_easy_setopt(e, CURLOPT_URL, req.url.c_str());
   current_is_tls_ = req.url.rfind("https:", 0) == 0;
+  socket_errno_ = 0;
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &HttpTransfer::on_open_socket);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, this);
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf_);
@@ -255,9 +261,16 @@ std::string HttpTransfer::progress() const {
   return "waiting for the response of";
 }
 
+curl_socket_t HttpTransfer::on_open_socket(void* self, curlsocktype /*purpose*/, curl_sockaddr* addr) {
+  curl_socket_t fd = ::socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+  if (fd == CURL_SOCKET_BAD) static_cast<HttpTransfer*>(self)->socket_errno_ = errno;
+  return fd;
+}
+
 void HttpTransfer::collect() {
   out_.error = errbuf_;
   curl_easy_getinfo(easy_, CURLINFO_OS_ERRNO, &out_.os_errno);
+  if (out_.os_errno == 0) out_.os_errno = socket_errno_;
   curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &out_.response.status);
   curl_easy_getinfo(easy_, CURLINFO_HTTP_VERSION, &out_.http_version);
   curl_off_t cl = -1;

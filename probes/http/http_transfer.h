@@ -78,6 +78,9 @@ class HttpTransfer {
   static size_t on_header(char* data, size_t size, size_t n, void* self);
   static size_t on_body(char* data, size_t size, size_t n, void* self);
   static CURLcode on_ssl_ctx(CURL* easy, void* ssl_ctx, void* self);
+  // Opens the socket for curl to keep socket()'s errno: curl does not report it
+  // (CURLINFO_OS_ERRNO stays 0), so running out of fds would read "Couldn't connect".
+  static curl_socket_t on_open_socket(void* self, curlsocktype purpose, curl_sockaddr* addr);
   static int on_verify(int preverify_ok, X509_STORE_CTX* ctx);
   void capture_tls();
   void detach_share();
@@ -88,6 +91,7 @@ class HttpTransfer {
   curl_slist* headers_ = nullptr;
   curl_slist* resolve_ = nullptr;
   char errbuf_[CURL_ERROR_SIZE] = {};
+  int socket_errno_ = 0;  // of a failed socket() in this hop
   bool active_ = false;
   bool want_body_ = false;
   bool current_is_tls_ = false;

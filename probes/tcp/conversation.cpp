@@ -4,6 +4,7 @@
 
 #include "config/duration.h"
 #include "probes/metric_names.h"
+#include "probes/tcp/expect.h"
 #include "probes/tls_inspect.h"
 
 namespace probed::probes {
@@ -14,18 +15,6 @@ ConversationStep send_step(std::string data, bool starttls = true) {
 }
 ConversationStep expect_step(const char* pattern, bool starttls = true) {
   return {ConversationStep::Kind::Expect, "", *Regex::compile(pattern), starttls};
-}
-
-std::string printable(std::string_view s, size_t max = 80) {
-  std::string out;
-  for (char c : s.substr(0, max)) {
-    if (c == '\r') out += "\\r";
-    else if (c == '\n') out += "\\n";
-    else if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) out += '.';
-    else out += c;
-  }
-  if (s.size() > max) out += "...";
-  return out;
 }
 
 std::string ms_text(base::Duration d) {
@@ -157,7 +146,8 @@ void ConversationProbe::on_connected(std::string err) {
   if (!err.empty()) {
     int e = conn_.errno_at_socket();
     if (e == EMFILE || e == ENFILE) {
-      return finish(FailureReason::Error, "out of file descriptors (" + err + "): raise LimitNOFILE");
+      return finish(FailureReason::Error,
+                    "out of file descriptors (" + err + "): raise LimitNOFILE or lower max_inflight");
     }
     return finish(FailureReason::Connect, "connect " + address_ + ":" + std::to_string(port_) + ": " + err);
   }
@@ -207,8 +197,7 @@ void ConversationProbe::on_step_done(std::string err, std::string data) {
     if (obs_.client_cert_requested) return confirm_without_client_cert();
   } else if (!err.empty()) {
     std::string what = s.kind == ConversationStep::Kind::Expect
-                           ? "expected /" + s.re->pattern() + "/: " + err +
-                                 (data.empty() ? "" : " (got \"" + printable(data) + "\")")
+                           ? expect_failure(s.re->pattern(), err, data)
                            : err;
     return finish(s.starttls ? FailureReason::Tls : FailureReason::Expect,
                   (s.starttls ? "starttls: " : "") + what);

@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "probes/tcp/expect.h"
+
 namespace probed::probes {
 namespace {
 
@@ -221,9 +223,11 @@ void TcpConnection::step_read() {
       }
       if (n == 0) return complete("connection closed");
     }
-    in_.append(buf, static_cast<size_t>(n));
-    if (re_->search(in_)) return complete("");
-    if (in_.size() >= cap_) return complete("no match in the first " + std::to_string(cap_) + " bytes");
+    switch (expect_feed(in_, std::string_view(buf, static_cast<size_t>(n)), *re_, cap_)) {
+      case ExpectVerdict::Matched: return complete("");
+      case ExpectVerdict::CapReached: return complete(expect_cap_error(cap_));
+      case ExpectVerdict::NeedMore: break;
+    }
   }
 }
 
