@@ -3,8 +3,8 @@
 // ${env:} token, a journey's step url, header and body, a receiver header from ${env:}, a Slack
 // URL from url_file, a PagerDuty routing key from routing_key_file) never appear in logs at
 // debug level, /metrics, `probed probe` traces, `probed check-config` output, alert payloads
-// (but where they belong: the webhook's own header, PagerDuty's own key) or the alert state
-// file. Extend as the status page and API land.
+// (but where they belong: the webhook's own header, PagerDuty's own key), the alert state file,
+// the status page or /api/v1/*.
 #include <catch2/catch.hpp>
 
 #include <csignal>
@@ -91,6 +91,12 @@ TEST_CASE("e2e: secret values never appear in logs, metrics, traces or check-con
   CHECK_THAT(metrics, Catch::Contains("check=\"basic\""));
   CHECK_THAT(metrics, Catch::Contains("probe_journey_step_success{check=\"walk\""));
   no_canary_in("/metrics", metrics);
+  // The status page and its JSON API show the same checks, targets and messages.
+  for (const char* path : {"/", "/api/v1/checks", "/api/v1/certs"}) {
+    auto page = Process::run_capture({"curl", "-s", "http://" + listen + path}, &rc);
+    CHECK_THAT(page, Catch::Contains(std::string(path) == "/api/v1/certs" ? "certs" : "basic"));
+    no_canary_in(path, page);
+  }
 
   // The failing check's alert went out; its target's token is masked in the payloads.
   REQUIRE(hook.wait_for(1, 10s));
