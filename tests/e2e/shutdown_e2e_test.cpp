@@ -113,7 +113,9 @@ TEST_CASE("shutdown: a second SIGTERM stops at once and drops the unfinished run
   double took = seconds_since(t0);
   INFO(d.log());
   CHECK(code == 0);
-  CHECK(took < 2.0);  // well before the target answers (3 s)
+  // Before the target answers (3 s): loop stop, state file, HTTP server stop take ~0.1-2 s on
+  // a loaded machine. The proof that the run was dropped is that no alert went out.
+  CHECK(took < slack(2900ms).count() / 1000.0);
   CHECK(hook.count() == 0);
   CHECK_THAT(d.log(), Catch::Contains("second stop signal"));
   CHECK_THAT(d.log(), Catch::Contains("probed stopped"));
