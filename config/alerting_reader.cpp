@@ -5,6 +5,7 @@
 #include <regex>
 #include <set>
 
+#include "config/labels.h"
 #include "config/secrets.h"
 
 namespace probed::config {
@@ -13,12 +14,6 @@ namespace {
 constexpr std::array<std::string_view, 4> kReceiverTypes = {"alertmanager", "webhook", "slack",
                                                             "pagerduty"};
 constexpr const char* kPagerdutyUrl = "https://events.pagerduty.com/v2/enqueue";
-
-bool valid_name(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' || c == '-';
-  });
-}
 
 // http(s)://host[:port][/path]: what libcurl will accept for a POST. The URL itself may be a
 // secret (Slack webhook URLs are), so the message never quotes it.

@@ -5,6 +5,12 @@
 
 namespace probed::config {
 
+bool valid_name(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' || c == '-';
+  });
+}
+
 std::optional<std::string> label_name_problem(std::string_view s) {
   static constexpr std::array<std::string_view, 10> kReserved = {
       "check", "type", "target", "location", "reason", "phase", "step", "le", "job", "instance"};

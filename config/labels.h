@@ -8,6 +8,9 @@
 
 namespace probed::config {
 
+// Check and receiver names: [a-zA-Z0-9_.-]+ (SPEC §2).
+bool valid_name(std::string_view name);
+
 // nullopt when `name` may be used as a user label; else why not.
 std::optional<std::string> label_name_problem(std::string_view name);
 

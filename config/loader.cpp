@@ -18,12 +18,6 @@
 namespace probed::config {
 namespace {
 
-bool valid_check_name(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '.' || c == '-';
-  });
-}
-
 bool later(const Position& a, const Position& b) {
   return std::tie(a.line, a.col) > std::tie(b.line, b.col);
 }
@@ -220,7 +214,7 @@ class Loader {
     if (!name) {
       if (!r.has("name")) r.error_here("check has no 'name'");
       ok = false;
-    } else if (!valid_check_name(*name)) {
+    } else if (!valid_name(*name)) {
       r.error_at("name", "check name '" + *name + "' may only use letters, digits, '_', '.', '-'");
       ok = false;
     } else {

@@ -12,12 +12,6 @@ namespace {
 
 constexpr size_t kMaxBodyKept = 1024;
 
-bool is_ip_literal(std::string host) {
-  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  unsigned char buf[16];
-  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
-
 // Retry-After is either delta-seconds or an HTTP date (RFC 9110 §10.2.3).
 base::Duration parse_retry_after(std::string v) {
   while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.pop_back();
@@ -33,6 +27,12 @@ base::Duration parse_retry_after(std::string v) {
 }
 
 }  // namespace
+
+bool is_ip_literal(std::string host) {
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  unsigned char buf[16];
+  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
 
 void HttpPost::start(const std::string& url, std::string body,
                      const std::vector<std::string>& headers, base::Duration timeout, DoneFn done) {

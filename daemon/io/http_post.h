@@ -17,6 +17,9 @@
 
 namespace probed::io {
 
+// A numeric IPv4 or IPv6 address (brackets allowed), which needs no resolving.
+bool is_ip_literal(std::string host);
+
 struct HttpAnswer {
   long status = 0;            // 0: no HTTP answer (error says why)
   std::string error;          // resolve, connect or timeout failure; empty on an HTTP answer

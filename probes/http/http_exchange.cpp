@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include "config/duration.h"
+#include "daemon/io/http_post.h"
 #include "probes/http/http_failure.h"
 #include "probes/metric_names.h"
 
@@ -13,11 +14,6 @@ std::string ms_text(Duration d) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f ms", base::to_seconds(d) * 1000);
   return buf;
-}
-
-bool is_ip_literal(const std::string& host) {
-  unsigned char buf[16];
-  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
 
 std::string version_text(long v) {
@@ -71,7 +67,7 @@ base::Expected<HttpExchange::Url> HttpExchange::parse_url(const std::string& url
   curl_url_cleanup(u);
   std::string bare = out.host;
   if (bare.size() > 2 && bare.front() == '[') bare = bare.substr(1, bare.size() - 2);
-  out.ip_literal = is_ip_literal(bare);
+  out.ip_literal = io::is_ip_literal(bare);
   return out;
 }
 
