@@ -235,11 +235,14 @@ void Loop::stop() { running_ = false; }
 
 bool Loop::run_until(const std::function<bool()>& pred, Duration limit) {
   TimePoint end = base::Clock::now() + limit;
+  // A timer at the limit: an idle loop would otherwise sleep its whole idle wait (1 s) past it.
+  TimerId wake = at(end, [] {});
   running_ = true;
   while (running_ && !pred()) {
-    if (base::Clock::now() >= end) return false;
+    if (base::Clock::now() >= end) break;
     iterate();
   }
+  cancel(wake);
   return pred();
 }
 

@@ -241,21 +241,27 @@ void AlertEngine::update_cert_state(const config::CheckConfig& check, const conf
   set_annotation(a, "summary", summary);
   set_annotation(a, "description", description);
   st.cert = a;
-  notifier_.notify(st.receivers, a);
+  notify_firing(st.receivers, a);
   changed();
 }
 
 void AlertEngine::fire(State& st, Alert a, bool hold) {
   st.failed = std::move(a);
   st.announced = !hold;
-  if (!hold) notifier_.notify(st.receivers, *st.failed);
+  if (!hold) notify_firing(st.receivers, *st.failed);
   changed();
+}
+
+void AlertEngine::notify_firing(const std::vector<std::string>& receivers, const Alert& a) {
+  recently_resolved_.erase(a.id());
+  notifier_.notify(receivers, a);
 }
 
 void AlertEngine::resolve(const std::vector<std::string>& receivers, Alert a, bool announced) {
   if (announced) {
     notifier_.notify(receivers, a);
-    recently_resolved_.push_back({std::move(a), receivers});
+    std::string id = a.id();
+    recently_resolved_.insert_or_assign(std::move(id), Resolved{std::move(a), receivers});
   }
   changed();
 }
@@ -289,7 +295,7 @@ void AlertEngine::canary_changed() {
     set_annotation(a, "description", failing->failed->annotation("description"));
     degraded_ = a;
     base::log_warn("canary failing: alerts held", {{"canary", failing_key.check}});
-    notifier_.notify(degraded_receivers(), a);
+    notify_firing(degraded_receivers(), a);
     changed();
   } else if (failing == nullptr && degraded_) {
     Alert a = std::move(*degraded_);
@@ -300,7 +306,7 @@ void AlertEngine::canary_changed() {
     for (auto& [key, st] : states_) {
       if (st.failed && !st.announced) {
         st.announced = true;
-        notifier_.notify(st.receivers, *st.failed);
+        notify_firing(st.receivers, *st.failed);
         publish(key, st);
         ++released;
       }
@@ -328,8 +334,9 @@ void AlertEngine::resend() {
   }
   if (degraded_) notifier_.notify(degraded_receivers(), *degraded_, true);
   const double cutoff = base::unix_now() - base::to_seconds(kResolvedResendFor);
-  std::erase_if(recently_resolved_, [&](const Resolved& r) { return r.alert.ends_at < cutoff; });
-  for (const auto& r : recently_resolved_) notifier_.notify(r.receivers, r.alert, true);
+  std::erase_if(recently_resolved_,
+                [&](const auto& kv) { return kv.second.alert.ends_at < cutoff; });
+  for (const auto& [id, r] : recently_resolved_) notifier_.notify(r.receivers, r.alert, true);
 }
 
 void AlertEngine::changed() {
@@ -363,7 +370,7 @@ nlohmann::json AlertEngine::to_json() const {
                       {"cert", st.cert ? alerts::to_json(*st.cert) : json(nullptr)}});
   }
   json resolved = json::array();
-  for (const auto& r : recently_resolved_) {
+  for (const auto& [id, r] : recently_resolved_) {
     resolved.push_back({{"alert", alerts::to_json(r.alert)}, {"receivers", r.receivers}});
   }
   return {{"alerts", alerts},
@@ -388,7 +395,9 @@ void AlertEngine::restore(const nlohmann::json& j) {
       degraded_ = alert_from_json(j.at("degraded"));
     }
     for (const auto& r : j.value("resolved", nlohmann::json::array())) {
-      recently_resolved_.push_back({alert_from_json(r.at("alert")), strings_of(r.at("receivers"))});
+      Alert a = alert_from_json(r.at("alert"));
+      std::string id = a.id();
+      recently_resolved_.insert_or_assign(std::move(id), Resolved{std::move(a), strings_of(r.at("receivers"))});
     }
   } catch (const nlohmann::json::exception& e) {
     base::log_warn("alert state unreadable; starting without it", {{"error", e.what()}});

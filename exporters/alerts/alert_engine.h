@@ -80,6 +80,8 @@ class AlertEngine : public ResultSink {
                    const std::string& severity) const;
   void fire(State& st, Alert a, bool hold);
   void resolve(const std::vector<std::string>& receivers, Alert a, bool announced);
+  // Sends a newly firing alert and forgets an earlier resolve of it.
+  void notify_firing(const std::vector<std::string>& receivers, const Alert& a);
   void canary_changed();
   std::vector<std::string> degraded_receivers() const;
   void arm_resend();
@@ -101,7 +103,9 @@ class AlertEngine : public ResultSink {
     Alert alert;
     std::vector<std::string> receivers;
   };
-  std::vector<Resolved> recently_resolved_;
+  // By Alert::id(): the newest resolve of each alert, so a flapping check keeps one entry;
+  // dropped when the alert fires again (a re-sent old resolve must not end the new one).
+  std::map<std::string, Resolved> recently_resolved_;
   io::TimerId resend_timer_ = 0;
   base::Duration resend_every_{};
   std::function<void()> changed_;

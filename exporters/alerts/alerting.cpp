@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -67,24 +68,29 @@ void Alerting::shutdown(base::Duration bound, std::function<void()> done) {
   notifier_.flush(bound, std::move(done));
 }
 
-std::string Alerting::snapshot() const {
+nlohmann::json Alerting::snapshot() {
+  const auto start = base::Clock::now();
   nlohmann::json j = {{"version", 1},
                       {"saved_at", base::unix_now()},
                       {"engine", engine_.to_json()},
                       {"spool", notifier_.to_json()}};
-  return dump_json(j);
+  last_cost_ = base::Clock::now() - start;
+  return j;
+}
+
+void Alerting::write_state(const std::string& dir, const nlohmann::json& state) {
+  std::string err;
+  if (!write_atomic(dir, dump_json(state), &err)) {
+    base::log_warn("cannot write the alert state file", {{"state_dir", dir}, {"error", err}});
+  }
 }
 
 void Alerting::schedule_save() {
   if (dir_.empty() || save_timer_ != 0) return;
-  save_timer_ = loop_.after(kSaveDelay, [this] {
+  const base::Duration delay = std::clamp(last_cost_ * kSaveCostRatio, kSaveDelay, kMaxSaveDelay);
+  save_timer_ = loop_.after(delay, [this] {
     save_timer_ = 0;
-    worker_.submit([dir = dir_, text = snapshot()] {
-      std::string err;
-      if (!write_atomic(dir, text, &err)) {
-        base::log_warn("cannot write the alert state file", {{"state_dir", dir}, {"error", err}});
-      }
-    });
+    worker_.submit([dir = dir_, state = snapshot()] { write_state(dir, state); });
   });
 }
 
@@ -95,11 +101,8 @@ void Alerting::save_now() {
   auto done = std::make_shared<std::promise<void>>();
   auto f = done->get_future();
   // Through the worker, so it lands after any write still queued there.
-  worker_.submit([dir = dir_, text = snapshot(), done] {
-    std::string err;
-    if (!write_atomic(dir, text, &err)) {
-      base::log_warn("cannot write the alert state file", {{"state_dir", dir}, {"error", err}});
-    }
+  worker_.submit([dir = dir_, state = snapshot(), done] {
+    write_state(dir, state);
     done->set_value();
   });
   if (f.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {

@@ -2,7 +2,10 @@
 // daemon. The state file (<state_dir>/alert-state.json: firing alerts and undelivered
 // notifications, no secrets) is rewritten atomically (temp file, fsync, rename) on the worker
 // thread at most every kSaveDelay after a change, and once more at shutdown, so a crash loses
-// at most that window and a restart resumes delivery. Loop thread only, except where noted.
+// at most that window and a restart resumes delivery. The state is gathered on the loop and
+// serialized on the worker; when gathering it gets expensive (thousands of alerts flapping),
+// saves are spaced out so that they take at most 1/kSaveCostRatio of the loop's time.
+// Loop thread only, except where noted.
 #pragma once
 
 #include <memory>
@@ -17,6 +20,8 @@ namespace probed::exporters::alerts {
 class Alerting {
  public:
   static constexpr base::Duration kSaveDelay = std::chrono::milliseconds(200);
+  static constexpr int kSaveCostRatio = 20;
+  static constexpr base::Duration kMaxSaveDelay = std::chrono::seconds(5);
   static constexpr const char* kStateFile = "alert-state.json";
 
   Alerting(io::Loop& loop, io::CurlMulti& curl, io::AresPool& ares, io::Worker& worker,
@@ -37,7 +42,9 @@ class Alerting {
 
  private:
   void schedule_save();
-  std::string snapshot() const;
+  nlohmann::json snapshot();  // measures what it costs into last_cost_
+  // On the worker: serializes and writes; logs a failure.
+  static void write_state(const std::string& dir, const nlohmann::json& state);
   static bool write_atomic(const std::string& dir, const std::string& text, std::string* error);
 
   io::Loop& loop_;
@@ -48,6 +55,7 @@ class Alerting {
   nlohmann::json spool_;  // read at start, queued again by the first apply()
   bool applied_ = false;
   io::TimerId save_timer_ = 0;
+  base::Duration last_cost_{0};  // how long the last snapshot() held the loop
 };
 
 // The generatorURL base: [alerting] external_url, else http://<listen host or hostname>/.

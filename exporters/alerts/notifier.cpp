@@ -28,7 +28,11 @@ struct Notifier::Lane {
   std::string url;   // as configured; may be a secret (Slack)
   std::string hash;  // what the spool keeps instead of the URL
   std::shared_ptr<const Receiver> rx;
-  std::deque<Alert> queue;
+  struct Queued {
+    Alert alert;
+    std::string id;  // alert.id(), kept: the coalescing search compares it at every enqueue
+  };
+  std::deque<Queued> queue;
   size_t sending = 0;  // entries at the front that the request in flight carries
   std::unique_ptr<io::HttpPost> post;
   io::TimerId retry = 0;
@@ -110,12 +114,12 @@ void Notifier::notify(const std::vector<std::string>& receivers, const Alert& a,
 
 void Notifier::enqueue(Lane& lane, const Alert& a) {
   bool replaced = false;
+  std::string id = a.id();
   if (lane.rx->state_based()) {
     // Alertmanager holds state, so only the newest notification about an alert matters.
-    const std::string id = a.id();
     for (size_t i = lane.sending; i < lane.queue.size(); ++i) {
-      if (lane.queue[i].id() == id) {
-        lane.queue[i] = a;
+      if (lane.queue[i].id == id) {
+        lane.queue[i].alert = a;
         replaced = true;
         break;
       }
@@ -126,7 +130,7 @@ void Notifier::enqueue(Lane& lane, const Alert& a) {
       lane.queue.erase(lane.queue.begin() + static_cast<std::ptrdiff_t>(lane.sending));
       metrics_.count_notifications(lane.receiver, "dropped", 1);
     }
-    lane.queue.push_back(a);
+    lane.queue.push_back({a, std::move(id)});
   }
   changed();
   pump(lane);
@@ -135,7 +139,9 @@ void Notifier::enqueue(Lane& lane, const Alert& a) {
 void Notifier::pump(Lane& lane) {
   if (lane.post->active() || lane.retry != 0 || lane.parked || lane.queue.empty()) return;
   const size_t n = std::min(lane.queue.size(), lane.rx->batch_size());
-  std::vector<Alert> batch(lane.queue.begin(), lane.queue.begin() + static_cast<std::ptrdiff_t>(n));
+  std::vector<Alert> batch;
+  batch.reserve(n);
+  for (size_t i = 0; i < n; ++i) batch.push_back(lane.queue[i].alert);
   RenderContext ctx{base::unix_now(), resend_interval_, generator_url_, lane.receiver};
   std::string body = lane.rx->render(batch, ctx);
   lane.sending = n;
@@ -225,7 +231,7 @@ nlohmann::json Notifier::to_json() const {
   for (const auto& [key, lane] : lanes_) {
     if (lane->queue.empty()) continue;
     nlohmann::json alerts = nlohmann::json::array();
-    for (const auto& a : lane->queue) alerts.push_back(alerts::to_json(a));
+    for (const auto& q : lane->queue) alerts.push_back(alerts::to_json(q.alert));
     lanes.push_back({{"receiver", lane->receiver}, {"url_sha256", lane->hash}, {"alerts", alerts}});
   }
   return lanes;

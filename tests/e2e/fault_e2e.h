@@ -72,6 +72,20 @@ inline double counter_sum(const std::string& metrics, const std::string& name) {
   return sum;
 }
 
+// The value of the first series of `name` whose labels contain `labels` (e.g.
+// `check="api"`); -1 when there is none.
+inline double series_value(const std::string& metrics, const std::string& name,
+                           const std::string& labels) {
+  const std::string key = "\n" + name + "{";
+  for (size_t at = metrics.find(key); at != std::string::npos; at = metrics.find(key, at + 1)) {
+    size_t eol = metrics.find('\n', at + 1);
+    std::string line = metrics.substr(at + 1, eol - at - 1);
+    if (line.find(labels) == std::string::npos) continue;
+    return std::atof(line.c_str() + line.rfind(' ') + 1);
+  }
+  return -1;
+}
+
 inline int fd_count(pid_t pid) {
   int n = 0;
   for ([[maybe_unused]] const auto& e :
@@ -128,6 +142,26 @@ struct FaultDaemon {
     REQUIRE(get("/-/ready", "-o /dev/null -w '%{http_code}'") == "200");
   }
   void reload() { proc.signal(SIGHUP); }
+  // How many times the log says a reload succeeded.
+  size_t reloads() const {
+    const std::string text = log(), line = "msg=\"config reloaded\"";
+    size_t n = 0;
+    for (size_t at = text.find(line); at != std::string::npos; at = text.find(line, at + 1)) ++n;
+    return n;
+  }
+  // SIGHUP until the daemon logs a successful reload (the log, not /metrics: a scrape of
+  // 1,000 checks is slow while fds run out). Out of fds, a reload can fail to open the config
+  // file ("Too many open files"); the old config keeps running and a later SIGHUP gets
+  // through, as an operator would retry.
+  void reload_and_wait() {
+    const size_t before = reloads();
+    for (int i = 0; i < 50 && reloads() == before; ++i) {
+      if (i % 5 == 0) reload();
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    INFO(log().substr(log().size() > 3000 ? log().size() - 3000 : 0));
+    REQUIRE(reloads() > before);
+  }
   std::string get(const std::string& path, const std::string& opts = "", int* code = nullptr) {
     return sh("curl -s -m 10 " + opts + " '" + base + path + "'", code, 30);
   }

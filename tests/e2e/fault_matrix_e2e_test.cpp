@@ -49,27 +49,6 @@ std::string dns_checks(int n, const std::string& server) {
   return out;
 }
 
-size_t reloads(FaultDaemon& d) {
-  const std::string log = d.log(), line = "msg=\"config reloaded\"";
-  size_t n = 0;
-  for (size_t at = log.find(line); at != std::string::npos; at = log.find(line, at + 1)) ++n;
-  return n;
-}
-
-// SIGHUP until the daemon logs a successful reload (the log, not /metrics: a scrape of 1,000
-// checks is slow while fds run out). Out of fds, a reload can fail to open the config file
-// ("Too many open files"); the old config keeps running and a later SIGHUP gets through, as
-// an operator would retry.
-void reload_and_wait(FaultDaemon& d) {
-  const size_t before = reloads(d);
-  for (int i = 0; i < 50 && reloads(d) == before; ++i) {
-    if (i % 5 == 0) d.reload();
-    std::this_thread::sleep_for(200ms);
-  }
-  INFO(d.log().substr(d.log().size() > 3000 ? d.log().size() - 3000 : 0));
-  REQUIRE(reloads(d) > before);
-}
-
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -108,7 +87,7 @@ Outcomes outcomes(FaultDaemon& d, double since = 0) {
 // Out of fds: runs that get no socket say so, the rest keep working, and so does /metrics.
 void out_of_fds_row(FaultDaemon& d, const std::string& checks) {
   d.write_config(checks);
-  reload_and_wait(d);
+  d.reload_and_wait();
   std::this_thread::sleep_for(2500ms);
   auto m0 = d.metrics();
   std::this_thread::sleep_for(4s);
@@ -155,7 +134,7 @@ TEST_CASE("fault matrix: 1100 checks under a 256-fd limit fail clearly, /metrics
   out_of_fds_row(d, many);
   // max_inflight below the limit: runs queue for a slot instead of failing.
   d.write_config(many, "max_inflight = 150");
-  reload_and_wait(d);
+  d.reload_and_wait();
   std::this_thread::sleep_for(3s);
   double since = unix_now();
   std::this_thread::sleep_for(4s);
@@ -169,7 +148,7 @@ TEST_CASE("fault matrix: 1100 checks under a 256-fd limit fail clearly, /metrics
 
   // Load drops: everything succeeds, fds return to the baseline, memory stops growing.
   d.write_config(few);
-  reload_and_wait(d);
+  d.reload_and_wait();
   std::this_thread::sleep_for(3500ms);
   auto f = outcomes(d);
   CHECK(f.ok == 20);

@@ -108,12 +108,23 @@ FaultServer::FaultServer(FaultSpec spec) : spec_(std::move(spec)) {
   socklen_t len = sizeof(addr);
   if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
       ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
-      ::listen(listen_fd_, 64) != 0) {
+      ::listen(listen_fd_, spec_.mode == FaultMode::SynDrop ? 0 : 64) != 0) {
     std::string msg = errno_message("bind/listen");
     ::close(listen_fd_);
     throw std::runtime_error(msg);
   }
   port_ = ntohs(addr.sin_port);
+  if (spec_.mode == FaultMode::SynDrop) {
+    // Backlog 0 holds one established connection; later SYNs are dropped while it waits.
+    // Two fillers, non-blocking: the second may itself stay in SYN-SENT, which is fine.
+    for (int i = 0; i < 2; ++i) {
+      int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      if (fd < 0) continue;
+      (void)::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+      filler_fds_.push_back(fd);
+      ::usleep(20000);  // the first handshake completes before the second SYN
+    }
+  }
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) {
     std::string msg = errno_message("eventfd");
@@ -128,6 +139,7 @@ FaultServer::~FaultServer() {
   ssize_t ignored = ::write(wake_fd_, &one, sizeof(one));
   (void)ignored;
   if (thread_.joinable()) thread_.join();
+  for (int fd : filler_fds_) ::close(fd);
   ::close(wake_fd_);
   ::close(listen_fd_);
 }
@@ -154,6 +166,7 @@ void FaultServer::start_answer(Conn& c) {
   c.off = 0;
   switch (spec_.mode) {
     case FaultMode::NeverAccept:  // never reached
+    case FaultMode::SynDrop:      // never reached
     case FaultMode::AcceptSilent:
       c.phase = Conn::Phase::kSilent;
       return;
@@ -315,7 +328,7 @@ void FaultServer::on_timer(Conn& c) {
 void FaultServer::run() {
   std::vector<std::unique_ptr<Conn>> conns;
   std::vector<pollfd> pfds;
-  const bool accepting = spec_.mode != FaultMode::NeverAccept;
+  const bool accepting = spec_.mode != FaultMode::NeverAccept && spec_.mode != FaultMode::SynDrop;
   for (;;) {
     pfds.clear();
     pfds.push_back({wake_fd_, POLLIN, 0});

@@ -18,6 +18,8 @@ namespace probed::testing {
 // close(), done 100 ms after the partial data was sent so the peer sees the data first.
 enum class FaultMode {
   NeverAccept,      // listen (backlog 64) but never accept: connect succeeds, nothing more
+  SynDrop,          // listen (backlog 0) with the accept queue filled by the server's own
+                    // connections: the kernel drops every further SYN, connect() never ends
   AcceptSilent,     // accept, read and discard forever, never answer, keep open
   Drip,             // send `response` one byte every `drip_interval`, then close
   ResetMidHeaders,  // send the first half of `response`'s header block, then RST
@@ -69,6 +71,7 @@ class FaultServer {
   const FaultSpec spec_;
   int listen_fd_ = -1;
   int wake_fd_ = -1;
+  std::vector<int> filler_fds_;  // SynDrop: the connections that fill the accept queue
   int port_ = 0;
   std::atomic<int> connections_{0};
   mutable std::mutex requests_mu_;

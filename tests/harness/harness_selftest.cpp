@@ -332,6 +332,20 @@ TEST_CASE("harness: fault server faults", "[harness]") {
     CHECK(talk(never.port(), kGet, 300ms).timed_out);
     CHECK(never.connections() == 0);
   }
+  SECTION("a SYN-dropping server never completes a connect") {
+    FaultServer syn({.mode = FaultMode::SynDrop});
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(syn.port()));
+    int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    CHECK((rc < 0 && errno == EINPROGRESS));
+    pollfd p{fd, POLLOUT, 0};
+    CHECK(::poll(&p, 1, 500) == 0);  // still in SYN-SENT: no answer at all
+    ::close(fd);
+    CHECK(syn.connections() == 0);
+  }
   SECTION("delay and drip") {
     FaultServer delay({.mode = FaultMode::Delay, .delay = 300ms});
     auto t0 = std::chrono::steady_clock::now();

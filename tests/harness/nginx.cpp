@@ -217,4 +217,15 @@ const std::string& Nginx::dir() const { return dir_.path(); }
 
 bool Nginx::running() { return process_.running(); }
 
+NginxServer tls_server(const std::string& name, const IssuedCert& cert,
+                       const std::string& client_ca) {
+  NginxServer s;
+  s.name = name;
+  s.tls = true;
+  s.cert_chain_path = cert.chain_path;
+  s.key_path = cert.key_path;
+  s.client_ca_path = client_ca;
+  return s;
+}
+
 }  // namespace probed::testing

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/harness/pki.h"
 #include "tests/harness/ports.h"
 #include "tests/harness/process.h"
 
@@ -23,6 +24,11 @@ struct NginxServer {
   std::string ssl_protocols = "TLSv1.2 TLSv1.3";
   bool http2 = false;  // listen ... http2 (with tls: negotiated by ALPN)  // TLSv1/TLSv1.1 also set @SECLEVEL=0
 };
+
+// A TLS server named `name` serving `cert`'s chain and key; a non-empty `client_ca` requires
+// client certificates issued under it (mTLS).
+NginxServer tls_server(const std::string& name, const IssuedCert& cert,
+                       const std::string& client_ca = "");
 
 // Default locations of every server:
 //   /                  200 "hello from nginx\n" (text/plain)

@@ -25,13 +25,7 @@ struct Env {
 
   std::vector<NginxServer> servers() {
     auto tls = [&](const std::string& name, const IssuedCert& c, const std::string& client_ca = "") {
-      NginxServer s;
-      s.name = name;
-      s.tls = true;
-      s.cert_chain_path = c.chain_path;
-      s.key_path = c.key_path;
-      s.client_ca_path = client_ca;
-      return s;
+      return tls_server(name, c, client_ca);
     };
     NginxServer plain;
     plain.name = "plain";
@@ -153,6 +147,36 @@ TEST_CASE("http: a redirect to ftp:// is refused", "[probe][http][redirect]") {
   CHECK_THAT(r.result.message, Catch::Contains("only http and https are followed"));
 }
 
+TEST_CASE("http: a redirect to file:// is refused and never read", "[probe][http][redirect]") {
+  FaultServer s({FaultMode::Script,
+                 "HTTP/1.1 302 Found\r\nLocation: file:///etc/passwd\r\nContent-Length: 0\r\n\r\n"});
+  auto r = run(check(s.url(), "body_not_contains = [\"root:\"]\n"));
+  CHECK(r.result.reason == FailureReason::Status);
+  CHECK_THAT(r.result.message, Catch::Contains("file:///etc/passwd refused: only http and https"));
+}
+
+TEST_CASE("http: a redirect to another host name is resolved by c-ares and followed",
+          "[probe][http][redirect]") {
+  // 127.0.0.1:A redirects to localhost:B: the second hop's name goes through our resolver
+  // (its trace line), then is pinned into curl; nginx sees the request.
+  const size_t before = env().nginx.access_log_lines();
+  const std::string next = "http://localhost:" + std::to_string(env().nginx.port("plain")) + "/healthz";
+  FaultServer s({FaultMode::Script,
+                 "HTTP/1.1 301 Moved\r\nLocation: " + next + "\r\nContent-Length: 0\r\n\r\n"});
+  auto r = run(check(s.url(), "body_contains = [\"up\"]\n"));
+  CHECK(r.result.success);
+  CHECK(sample(r.result, names::kHttpRedirects) == 1);
+  CHECK_THAT(r.trace, Catch::Contains("redirect 301 -> " + next));
+  CHECK_THAT(r.trace, Catch::Contains("resolve localhost -> 127.0.0.1"));
+  CHECK(env().nginx.access_log_lines() == before + 1);
+  // Its twin: a name nobody resolves fails the second hop with reason=dns.
+  FaultServer bad({FaultMode::Script,
+                   "HTTP/1.1 301 Moved\r\nLocation: http://no-such-host.invalid/\r\nContent-Length: 0\r\n\r\n"});
+  auto nx = run(check(bad.url()));
+  CHECK(nx.result.reason == FailureReason::Dns);
+  CHECK_THAT(nx.result.message, Catch::Contains("no-such-host.invalid"));
+}
+
 TEST_CASE("https: a valid chain verifies against tls_ca_file and is exported", "[probe][http][tls]") {
   auto r = run(check(env().https("valid"), "tls_ca_file = \"" + env().pki.ca_path() + "\"\n"));
   CHECK(r.result.success);
@@ -271,6 +295,17 @@ TEST_CASE("http faults: stalls end by the deadline with reason=timeout", "[probe
   }
 }
 
+TEST_CASE("http faults: a SYN never answered ends at the deadline, in the connect phase",
+          "[probe][http][fault]") {
+  FaultServer s({FaultMode::SynDrop});
+  auto r = run(check(s.url(), "", "timeout = \"500ms\"\n"));
+  INFO(r.trace);
+  CHECK(r.result.reason == FailureReason::Timeout);
+  CHECK_THAT(r.result.message, Catch::Contains("timeout during connect"));
+  CHECK(r.elapsed >= std::chrono::milliseconds(480));
+  CHECK(r.elapsed <= slack(std::chrono::milliseconds(550)));  // deadline + 10%
+}
+
 TEST_CASE("http faults: broken responses get the reason of where they broke", "[probe][http][fault]") {
   FaultServer garbage({FaultMode::Garbage});
   CHECK(run(check(garbage.url())).result.reason == FailureReason::Status);
@@ -282,6 +317,10 @@ TEST_CASE("http faults: broken responses get the reason of where they broke", "[
   auto rh = run(check(reset_headers.url()));
   CHECK_FALSE(rh.result.success);
   CHECK((rh.result.reason == FailureReason::Header || rh.result.reason == FailureReason::Connect));
+  FaultServer huge_header({FaultMode::HugeHeader});
+  auto hh = run(check(huge_header.url()));
+  INFO(hh.trace);
+  CHECK(hh.result.reason == FailureReason::Header);
 }
 
 TEST_CASE("http faults: endless and huge bodies are capped, not an error", "[probe][http][fault]") {

@@ -239,15 +239,7 @@ struct TlsSites {
   Nginx nginx{servers()};
 
   std::vector<NginxServer> servers() {
-    auto tls = [&](const std::string& name, const IssuedCert& c) {
-      NginxServer s;
-      s.name = name;
-      s.tls = true;
-      s.cert_chain_path = c.chain_path;
-      s.key_path = c.key_path;
-      return s;
-    };
-    return {tls("valid", certs.valid), tls("expiring", certs.expiring_3d)};
+    return {tls_server("valid", certs.valid), tls_server("expiring", certs.expiring_3d)};
   }
   std::string step(const std::string& server) {
     return "\n[[checks.journey.steps]]\nname = \"" + server + "\"\nurl = \"https://localhost:" +

@@ -26,14 +26,7 @@ struct TlsEnv {
   Nginx nginx{servers()};
 
   std::vector<NginxServer> servers() {
-    auto tls = [&](const std::string& name, const IssuedCert& c) {
-      NginxServer s;
-      s.name = name;
-      s.tls = true;
-      s.cert_chain_path = c.chain_path;
-      s.key_path = c.key_path;
-      return s;
-    };
+    auto tls = [](const std::string& name, const IssuedCert& c) { return tls_server(name, c); };
     NginxServer plain;
     plain.name = "plain";
     auto tls10 = tls("tls10", certs.valid);

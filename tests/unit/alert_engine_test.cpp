@@ -302,3 +302,23 @@ TEST_CASE("alerts: restored state of a check that is gone is resolved", "[unit][
   CHECK(g.rec.sent[0].alert.label("check") == "api");
   CHECK(g.rec.sent[0].receivers == std::vector<std::string>{"am"});
 }
+
+TEST_CASE("alerts: a flapping check keeps one recently-resolved entry, gone once it fires again",
+          "[unit][alerts]") {
+  // Resolved alerts are re-sent for a while (so a lost resolve still arrives); they must not
+  // pile up with every flap, and an old resolve must not be re-sent after the alert fired
+  // again (Alertmanager would take it as the end of the new one).
+  Fixture f;
+  auto cycle = [&] {
+    for (int i = 0; i < 3; ++i) f.run("api", false);
+    for (int i = 0; i < 2; ++i) f.run("api", true);
+  };
+  for (int i = 0; i < 50; ++i) cycle();
+  CHECK(f.rec.count("ProbeFailed", false) == 50);
+  CHECK(f.rec.count("ProbeFailed", true) == 50);
+  auto state = f.engine->to_json();
+  REQUIRE(state["resolved"].size() == 1);
+  CHECK(state["resolved"][0]["alert"]["labels"].dump().find("\"api\"") != std::string::npos);
+  for (int i = 0; i < 3; ++i) f.run("api", false);
+  CHECK(f.engine->to_json()["resolved"].empty());
+}
