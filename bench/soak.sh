@@ -9,7 +9,7 @@
 # as a markdown table.
 # Loopback only. Needs nginx, dnsmasq, openssl and python3 (.ci/deps.sh --test).
 #   bench/soak.sh                              # 10 minutes, probed from ./build
-#   SOAK_SECONDS=60 bench/soak.sh build/daemon/probed   # the short version (CTest label soak)
+#   SOAK_SECONDS=40 SOAK_EVERY=2 bench/soak.sh build/daemon/probed   # the short version (CTest label soak)
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PROBED="${1:-${PROBED:-$HERE/../build/daemon/probed}}"

@@ -145,8 +145,20 @@ void Loop::guarded(const char* what, const Fn& fn) {
   }
 }
 
-int Loop::next_timeout_ms() const {
+void Loop::drop_cancelled_top() {
+  while (!heap_.empty() && timers_.count(heap_.top().id) == 0) heap_.pop();
+}
+
+bool Loop::timer_due() {
+  drop_cancelled_top();
+  return !heap_.empty() && heap_.top().when <= now_;
+}
+
+int Loop::next_timeout_ms() {
   if (!deferred_.empty()) return 0;
+  // A cancelled timer stays in the heap until it reaches the top: never wake up for one
+  // (curl re-arms its timer on every call, and every run cancels its deadline).
+  drop_cancelled_top();
   if (heap_.empty()) return 1000;  // wake now and then even when idle
   auto wait = heap_.top().when - base::Clock::now();
   if (wait <= Duration::zero()) return 0;
@@ -224,6 +236,13 @@ void Loop::iterate() {
   run_deferred();
   update_now();
   run_timers();
+  // What the timers deferred or armed for "now" (a probe's first step, curl's 0 ms timer)
+  // runs in this iteration rather than after an epoll_wait(0). Bounded, so callbacks that
+  // keep re-arming themselves cannot starve I/O.
+  for (int round = 0; round < kMaxDeferredRounds && (!deferred_.empty() || timer_due()); ++round) {
+    run_deferred();
+    run_timers();
+  }
 }
 
 void Loop::run() {

@@ -4,7 +4,9 @@
 //
 // One iteration, in a fixed order with bounded work (after h2o): wait for I/O (timeout = the
 // earliest timer, 0 when deferred work is pending), refresh now(), I/O callbacks, the deferred
-// callbacks queued before this point, then expired timers (at most kMaxTimersPerIteration).
+// callbacks queued before this point, then expired timers (at most kMaxTimersPerIteration),
+// then what those deferred or armed for now (a probe's first step, curl's 0 ms timer), up to
+// kMaxDeferredRounds times: a run that starts from a timer costs no extra epoll_wait(0).
 #pragma once
 
 #include <sys/epoll.h>
@@ -72,11 +74,14 @@ class Loop {
   uint64_t iterations() const { return iterations_; }
 
   static constexpr size_t kMaxTimersPerIteration = 1000;
+  static constexpr int kMaxDeferredRounds = 4;
 
  private:
   Loop() = default;
   void iterate();
-  int next_timeout_ms() const;
+  int next_timeout_ms();
+  void drop_cancelled_top();
+  bool timer_due();
   void run_io(const epoll_event& ev);
   void run_timers();
   void run_deferred();

@@ -71,6 +71,14 @@ base::Expected<HttpExchange::Url> HttpExchange::parse_url(const std::string& url
   return out;
 }
 
+base::Expected<HttpExchange::Url> HttpExchange::parsed(const std::string& url) {
+  if (!parsed_ || parsed_text_ != url) {
+    parsed_.emplace(parse_url(url));
+    parsed_text_ = url;
+  }
+  return *parsed_;
+}
+
 void HttpExchange::start(Run& run, ExchangeRequest req, DoneFn done) {
   ++gen_;
   run_ = &run;
@@ -85,7 +93,7 @@ void HttpExchange::start(Run& run, ExchangeRequest req, DoneFn done) {
   visited_.clear();
   redirects_ = 0;
   dns_time_ = Duration::zero();
-  auto url = parse_url(req_.url);
+  auto url = parsed(req_.url);
   original_host_ = url ? url->host : "";
   original_origin_ = url ? url->scheme + "://" + url->host + ":" + url->port : "";
   begin_hop(req_.url);
@@ -102,7 +110,7 @@ std::string HttpExchange::where() const {
 }
 
 void HttpExchange::begin_hop(const std::string& url_text) {
-  auto url = parse_url(url_text);
+  auto url = parsed(url_text);
   if (!url) {
     return finish_deferred(redirects_ > 0 ? FailureReason::Status : FailureReason::Error,
                            redirects_ > 0 ? "redirect to an invalid URL: " + url.error() : url.error());
@@ -178,7 +186,7 @@ void HttpExchange::on_resolved(const Url& url, io::ResolveResult r) {
       }
     }
   }
-  trace("resolve " + url.host + " -> " + chosen + " (" + ms_text(took) + ")");
+  if (tracing()) trace("resolve " + url.host + " -> " + chosen + " (" + ms_text(took) + ")");
   send(url, chosen);
 }
 
@@ -223,7 +231,7 @@ void HttpExchange::send(const Url& url, const std::string& address) {
   phase_ = "connect";
   current_ = url.full;
   bool first = redirects_ == 0 && !req_.display_url.empty();
-  trace("> " + method_ + " " + (first ? req_.display_url : url.full));
+  if (tracing()) trace("> " + method_ + " " + (first ? req_.display_url : url.full));
   auto budget = run_->deadline() - base::Clock::now();
   auto ok = transfer_.start(req, budget, [this] { on_transfer_done(); });
   if (!ok) finish_deferred(FailureReason::Error, ok.error());
@@ -234,9 +242,8 @@ void HttpExchange::add_hop_phases(const HopOutcome& o) {
   result_.add_phase("tls", o.tls);
   result_.add_phase("processing", o.processing);
   result_.add_phase("transfer", o.transfer);
-  if (!o.primary_ip.empty()) {
-    trace("connect " + o.primary_ip + " (" + ms_text(o.connect) + ")");
-  }
+  if (!tracing()) return;
+  if (!o.primary_ip.empty()) trace("connect " + o.primary_ip + " (" + ms_text(o.connect) + ")");
   if (o.is_tls) trace("tls " + o.tls_version + " (" + ms_text(o.tls) + ")");
 }
 
@@ -247,7 +254,7 @@ void HttpExchange::on_transfer_done() {
   if (!o.tls_version.empty()) tls_version_ = o.tls_version;
   bool capped = o.code == CURLE_WRITE_ERROR && o.response.body_truncated;
   if (o.code != CURLE_OK && !capped) return fail_transfer(o);
-  if (o.saw_status) {
+  if (o.saw_status && tracing()) {
     trace("< HTTP/" + version_text(o.http_version) + " " + std::to_string(o.response.status));
   }
   if (capped) trace("body capped at max_body_bytes (" + std::to_string(spec_->max_body_bytes) + ")");
@@ -317,8 +324,8 @@ void HttpExchange::add_common_samples(const HopOutcome& o) {
   if (!tls_version_.empty()) result_.add_sample(names::kTlsVersionInfo, 1, {{"version", tls_version_}});
 }
 
-void HttpExchange::finish_success(const HopOutcome& o) {
-  HttpResponse response = o.response;
+void HttpExchange::finish_success(HopOutcome& o) {
+  HttpResponse& response = o.response;  // not a copy: the body may be megabytes
   response.duration = base::Clock::now() - started_;
   std::vector<std::string> verdicts;
   result_.success = true;

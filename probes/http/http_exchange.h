@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -58,6 +59,8 @@ class HttpExchange {
     bool ip_literal = false;
   };
   static base::Expected<Url> parse_url(const std::string& url);
+  // parse_url, remembering the last URL: a check asks for the same first URL every run.
+  base::Expected<Url> parsed(const std::string& url);
   void begin_hop(const std::string& url);
   void on_resolved(const Url& url, io::ResolveResult r);
   void send(const Url& url, const std::string& address);
@@ -65,7 +68,7 @@ class HttpExchange {
   bool follow_redirect(const HopOutcome& o);
   std::string resolve_location(const std::string& location) const;
   void fail_transfer(const HopOutcome& o);
-  void finish_success(const HopOutcome& o);
+  void finish_success(HopOutcome& o);
   void add_hop_phases(const HopOutcome& o);
   void add_common_samples(const HopOutcome& o);
   void finish(FailureReason reason, std::string message);
@@ -73,6 +76,8 @@ class HttpExchange {
   void complete(const HttpResponse* response);
   void defer(std::function<void()> fn);
   std::string where() const;
+  // Callers build trace text only when tracing(): runs from the scheduler are not traced.
+  bool tracing() const { return run_ != nullptr && run_->tracing(); }
   void trace(std::string text);
 
   std::shared_ptr<const HttpSpec> spec_;
@@ -80,6 +85,8 @@ class HttpExchange {
   HttpTransfer transfer_;
   io::AresChannel* resolver_ = nullptr;
   io::AresChannel::QueryId query_ = 0;
+  std::string parsed_text_;
+  std::optional<base::Expected<Url>> parsed_;
 
   // Per run.
   Run* run_ = nullptr;
