@@ -31,6 +31,7 @@ class Loader {
     auto cfg = std::make_shared<Config>();
     cfg->path = path;
     TableReader top({&root}, "the top level", diags_, base_dir_);
+    top.set_fallback_pos({path, 1, 1});
     if (auto d = top.table("daemon")) read_daemon(*d, cfg->daemon);
     cfg->receivers = read_receivers(top);
     for (const auto& rc : cfg->receivers) receiver_names_.insert(rc.name);
@@ -44,6 +45,7 @@ class Loader {
     std::set<std::string, std::less<>> names;
     for (auto& check_reader : top.table_array("checks")) {
       TableReader r({check_reader_table(check_reader), defaults}, "[[checks]]", diags_, base_dir_);
+      r.set_fallback_pos(check_reader.table_pos());
       auto c = read_check(r, defaults);
       if (!c) continue;
       if (!names.insert(c->name).second) {
@@ -252,6 +254,7 @@ class Loader {
       auto sub = r.table(type->name);
       TableReader empty({&empty_table()}, "[checks." + std::string(type->name) + "]", diags_,
                         base_dir_);
+      empty.set_fallback_pos(r.table_pos());
       TableReader& tr = sub ? *sub : empty;
       c.spec = type->parse(tr);
       if (!c.spec) ok = false;

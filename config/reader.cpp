@@ -100,7 +100,7 @@ Position TableReader::table_pos() const {
   for (const auto* t : layers_) {
     if (t->source().begin.line != 0) return to_position(t->source());
   }
-  return {};
+  return fallback_;
 }
 
 const toml::table& empty_table() {
@@ -263,7 +263,9 @@ std::optional<TableReader> TableReader::table(std::string_view key) {
   // Unknown keys are only reported for the top layer's own table: when the top layer lacks it,
   // the defaults' sub-table is validated where [defaults] is read.
   if (layers_.empty() || layers_.front()->get(key) == nullptr) sub.insert(sub.begin(), &empty_table());
-  return TableReader(sub, where_ + "." + std::string(key), *diags_, base_dir_, allow_vars_);
+  TableReader child(sub, where_ + "." + std::string(key), *diags_, base_dir_, allow_vars_);
+  child.fallback_ = table_pos();
+  return child;
 }
 
 std::vector<TableReader> TableReader::table_array(std::string_view key) {
@@ -280,6 +282,7 @@ std::vector<TableReader> TableReader::table_array(std::string_view key) {
   for (const auto& el : *arr) {
     out.emplace_back(std::vector<const toml::table*>{el.as_table()}, where_ + "." + std::string(key),
                      *diags_, base_dir_, allow_vars_);
+    out.back().fallback_ = table_pos();
   }
   return out;
 }

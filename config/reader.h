@@ -55,7 +55,10 @@ class TableReader {
   Position value_pos(std::string_view key) const;
   Position key_pos(std::string_view key) const;
   Position pos_of(const toml::node& n) const;
+  // The table's own position; for a table that is not in the file (an absent [checks.http]),
+  // the fallback: its parent's position, so every diagnostic still names FILE:LINE:COL.
   Position table_pos() const;
+  void set_fallback_pos(Position p) { fallback_ = std::move(p); }
 
   void error_at(std::string_view key, std::string message);      // at the value
   void error_at_key(std::string_view key, std::string message);  // at the key
@@ -75,6 +78,7 @@ class TableReader {
   std::optional<std::string> expand(const toml::node& n, std::string_view raw);
 
   std::vector<const toml::table*> layers_;
+  Position fallback_;
   std::string where_;
   Diagnostics* diags_;
   std::string base_dir_;
