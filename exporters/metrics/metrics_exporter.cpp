@@ -3,9 +3,9 @@
 #include <prometheus/text_serializer.h>
 
 #include <algorithm>
+#include <cstring>
 #include <functional>
 #include <limits>
-#include <sstream>
 
 #include "daemon/base/redact.h"
 #include "exporters/metrics/metric_help.h"
@@ -210,18 +210,48 @@ constexpr std::array kFixedFamilies = {0, 1, 2, 3, 4, 5};
 // 7,500 series, a few MB at most, however many checks there are.
 constexpr size_t kSlotsPerPiece = 500;
 
-// Serializes a family piece; pieces after the first drop the # HELP and # TYPE lines, so the
-// family appears once in the output, as the text format requires.
-void write_piece(std::ostream& out, const MetricFamily& f, bool first) {
-  if (f.metric.empty()) return;
-  std::ostringstream text;
-  write_families(text, {f});
-  std::string s = std::move(text).str();
-  size_t from = 0;
-  if (!first) {
-    for (int i = 0; i < 2 && from < s.size() && s[from] == '#'; ++i) from = s.find('\n', from) + 1;
+// Passes everything to another streambuf except the first line: a family's "# TYPE" line,
+// which only its first piece may carry.
+class SkipFirstLine : public std::streambuf {
+ public:
+  explicit SkipFirstLine(std::streambuf* to) : to_(to) {}
+
+ protected:
+  int_type overflow(int_type ch) override {
+    if (traits_type::eq_int_type(ch, traits_type::eof())) return traits_type::not_eof(ch);
+    if (skipping_) {
+      skipping_ = traits_type::to_char_type(ch) != '\n';
+      return ch;
+    }
+    return to_->sputc(traits_type::to_char_type(ch));
   }
-  out.write(s.data() + from, static_cast<std::streamsize>(s.size() - from));
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    std::streamsize from = 0;
+    if (skipping_) {
+      const void* nl = std::memchr(s, '\n', static_cast<size_t>(n));
+      if (nl == nullptr) return n;
+      skipping_ = false;
+      from = static_cast<const char*>(nl) - s + 1;
+    }
+    return from + to_->sputn(s + from, n - from);
+  }
+
+ private:
+  std::streambuf* to_;
+  bool skipping_ = true;
+};
+
+// Serializes a family piece straight into `out`. Pieces after the first have no # HELP (their
+// help is cleared) and no # TYPE line, so the family appears once, as the text format requires.
+void write_piece(std::ostream& out, MetricFamily&& f, bool first) {
+  if (f.metric.empty()) return;
+  if (!first) f.help.clear();
+  std::vector<MetricFamily> one;
+  one.push_back(std::move(f));  // moved, not copied: a piece holds thousands of series
+  if (first) return write_families(out, one);
+  SkipFirstLine skip(out.rdbuf());
+  std::ostream rest(&skip);
+  write_families(rest, one);
 }
 
 }  // namespace
@@ -234,7 +264,7 @@ void MetricsExporter::write(std::ostream& out) const {
       auto end = snap.begin() + static_cast<std::ptrdiff_t>(std::min(snap.size(), i + kSlotsPerPiece));
       MetricFamily f = build({snap.begin() + static_cast<std::ptrdiff_t>(i), end});
       if (f.metric.empty()) continue;
-      write_piece(out, f, first);
+      write_piece(out, std::move(f), first);
       first = false;
     }
   };

@@ -26,7 +26,7 @@ constexpr double kTimeoutS = 1.0;  // every broken row's timeout; interval 2 s
 struct Row {
   std::string name;
   std::string toml;    // its [[checks]] block
-  std::string reason;  // the last run's reason; "" = success
+  std::string reason;  // the last run's reason ("a|b": either); "" = success
   std::string message = "";  // a part of the last run's message
 };
 
@@ -104,7 +104,10 @@ struct Targets {
          "timeout during connect");
     http("http-accept-silent", fault({.mode = FaultMode::AcceptSilent}).url(), "timeout");
     http("http-drip-1-byte-per-s", fault({.mode = FaultMode::Drip}).url(), "timeout");
-    http("http-reset-mid-headers", fault({.mode = FaultMode::ResetMidHeaders}).url(), "header");
+    // Usually the half header block is read before the reset; on a busy box the reset can
+    // come first, and then nothing was received (the probe tests say the same).
+    http("http-reset-mid-headers", fault({.mode = FaultMode::ResetMidHeaders}).url(),
+         "header|connect");
     http("http-reset-mid-body", fault({.mode = FaultMode::ResetMidBody}).url(), "body");
     http("http-endless-chunked", fault({.mode = FaultMode::EndlessChunked}).url(), "");
     http("http-1gib-body", fault({.mode = FaultMode::HugeBody}).url(), "");
@@ -217,7 +220,8 @@ TEST_CASE("fault matrix: every broken HTTP, TLS and DNS target at once gets its 
       CHECK(last["success"].get<bool>());
     } else {
       CHECK_FALSE(last["success"].get<bool>());
-      CHECK(last["reason"] == row.reason);
+      const std::string reason = last["reason"].get<std::string>();
+      CHECK(("|" + row.reason + "|").find("|" + reason + "|") != std::string::npos);
     }
     if (!row.message.empty()) {
       CHECK_THAT(last["message"].get<std::string>(), Catch::Contains(row.message));

@@ -13,6 +13,8 @@ namespace probed::testing {
 struct ProbeRun {
   probes::Result result;
   std::chrono::milliseconds elapsed{0};
+  // The longest the loop went without running a 5 ms timer, less the time the thread was
+  // runnable but waiting for a CPU: what the probe's own code blocked it for.
   std::chrono::milliseconds max_loop_gap{0};
   std::string trace;  // the `probed probe` text
 };
