@@ -3,44 +3,16 @@
 #include <prometheus/text_serializer.h>
 
 #include <algorithm>
-#include <cstring>
-#include <functional>
-#include <limits>
+#include <charconv>
 
 #include "daemon/base/redact.h"
 #include "exporters/metrics/metric_help.h"
 #include "probes/metric_names.h"
 
 namespace probed::exporters {
-namespace {
 
-using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
-
-MetricFamily family(std::string_view name, std::string help, MetricType type) {
-  MetricFamily f;
-  f.name = std::string(name);
-  f.help = std::move(help);
-  f.type = type;
-  return f;
-}
-
-// The series labels plus extra ones, kept sorted by name (as Prometheus shows them).
-std::vector<ClientMetric::Label> with_extra(const std::vector<ClientMetric::Label>& base,
-                                            const std::vector<ClientMetric::Label>& extra) {
-  std::vector<ClientMetric::Label> out;
-  out.reserve(base.size() + extra.size());
-  out = base;
-  for (const auto& l : extra) {
-    auto at = std::lower_bound(out.begin(), out.end(), l,
-                               [](const auto& a, const auto& b) { return a.name < b.name; });
-    out.insert(at, l);
-  }
-  return out;
-}
-
-}  // namespace
 
 config::Labels series_labels(const config::CheckConfig& check, const config::Target& target,
                              const std::string& location) {
@@ -73,8 +45,8 @@ MetricsExporter::Slot& MetricsExporter::slot_for(const config::CheckConfig& chec
   auto it = slots_.find(key);
   if (it != slots_.end()) return it->second;
   Slot s;
-  auto labels = std::make_shared<Labels>();
-  for (auto& [k, v] : series_labels(check, target, location_)) labels->push_back({k, v});
+  auto labels = std::make_shared<RenderedLabels>();
+  for (auto& [k, v] : series_labels(check, target, location_)) labels->push_back(render_label(k, v));
   s.labels = std::move(labels);
   s.gauges = std::make_shared<const std::vector<Gauge>>();
   s.failures.assign(probes::all_failure_reasons().size(), 0);
@@ -125,57 +97,93 @@ MetricsExporter::Snapshot MetricsExporter::snapshot() const {
   return snap;
 }
 
-MetricFamily MetricsExporter::build_fixed(Range slots, Fixed which) {
+namespace {
+
+constexpr std::array kFixedFamilies = {0, 1, 2, 3, 4, 5};
+
+// Rendered once: the reason label of each probe_failures_total series, the le label of each
+// latency bucket.
+const RenderedLabels& reason_labels() {
+  static const RenderedLabels r = [] {
+    RenderedLabels out;
+    for (auto reason : probes::all_failure_reasons()) {
+      out.push_back(render_label(names::kReason, probes::to_label(reason)));
+    }
+    return out;
+  }();
+  return r;
+}
+
+const RenderedLabels& le_labels() {
+  static const RenderedLabels r = [] {
+    RenderedLabels out;
+    for (double b : MetricsExporter::latency_buckets()) {
+      char tmp[32];
+      auto end = std::to_chars(tmp, tmp + sizeof tmp, b).ptr;
+      out.push_back(render_label("le", std::string_view(tmp, static_cast<size_t>(end - tmp))));
+    }
+    out.push_back(render_label("le", "+Inf"));
+    return out;
+  }();
+  return r;
+}
+
+}  // namespace
+
+void MetricsExporter::write_fixed(TextWriter& w, const Snapshot& snap, Fixed which) {
   using names::kProbeDuration, names::kProbeFailures, names::kProbeLastRun,
       names::kProbeLatency, names::kProbeRuns, names::kProbeSuccess;
-  MetricFamily f;
+  std::string_view name;
+  std::string_view help;
+  MetricType type = MetricType::Gauge;
   switch (which) {
-    case Fixed::Success: f = family(kProbeSuccess, std::string(gauge_help(kProbeSuccess)), MetricType::Gauge); break;
-    case Fixed::Duration: f = family(kProbeDuration, std::string(gauge_help(kProbeDuration)), MetricType::Gauge); break;
-    case Fixed::LastRun: f = family(kProbeLastRun, std::string(gauge_help(kProbeLastRun)), MetricType::Gauge); break;
-    case Fixed::Runs: f = family(kProbeRuns, "Completed runs of each check and target", MetricType::Counter); break;
-    case Fixed::Failures: f = family(kProbeFailures, "Failed runs of each check and target, by reason", MetricType::Counter); break;
-    case Fixed::Latency: f = family(kProbeLatency, "Duration of every run, in seconds", MetricType::Histogram); break;
+    case Fixed::Success: name = kProbeSuccess; break;
+    case Fixed::Duration: name = kProbeDuration; break;
+    case Fixed::LastRun: name = kProbeLastRun; break;
+    case Fixed::Runs: name = kProbeRuns, help = "Completed runs of each check and target", type = MetricType::Counter; break;
+    case Fixed::Failures: name = kProbeFailures, help = "Failed runs of each check and target, by reason", type = MetricType::Counter; break;
+    case Fixed::Latency: name = kProbeLatency, help = "Duration of every run, in seconds", type = MetricType::Histogram; break;
   }
-  const auto& reasons = probes::all_failure_reasons();
-  const auto& bounds = latency_buckets();
-  for (auto it = slots.first; it != slots.second; ++it) {
-    const Slot& s = *it;
-    ClientMetric m;
-    m.label = *s.labels;
+  if (type == MetricType::Gauge) help = gauge_help(name);
+  bool started = false;  // a family without series is left out, header included
+  auto start = [&] {
+    if (!started) w.family(name, help, type);
+    started = true;
+  };
+  const auto& reasons = reason_labels();
+  const auto& les = le_labels();
+  for (const Slot& s : snap) {
+    const RenderedLabels& labels = *s.labels;
     switch (which) {
       case Fixed::Success:
       case Fixed::Duration:
       case Fixed::LastRun:
         if (!s.has_run) continue;
-        m.gauge.value = which == Fixed::Success ? s.success : which == Fixed::Duration ? s.duration : s.last_run;
+        start();
+        w.sample(name, "", labels, {},
+                 which == Fixed::Success ? s.success : which == Fixed::Duration ? s.duration : s.last_run);
         break;
       case Fixed::Runs:
-        m.counter.value = s.runs;
+        start();
+        w.sample(name, "", labels, {}, s.runs);
         break;
       case Fixed::Failures:
-        for (size_t i = 0; i < reasons.size(); ++i) {
-          ClientMetric r;
-          r.label = with_extra(*s.labels, {{std::string(names::kReason), std::string(probes::to_label(reasons[i]))}});
-          r.counter.value = s.failures[i];
-          f.metric.push_back(std::move(r));
-        }
-        continue;
+        start();
+        for (size_t i = 0; i < reasons.size(); ++i) w.sample(name, "", labels, {&reasons[i], 1}, s.failures[i]);
+        break;
       case Fixed::Latency: {
+        start();
+        w.sample(name, "_count", labels, {}, static_cast<double>(s.count));
+        w.sample(name, "_sum", labels, {}, s.sum);
         uint64_t cumulative = 0;
         for (size_t i = 0; i < s.buckets.size(); ++i) {
           cumulative += s.buckets[i];
-          double bound = i < bounds.size() ? bounds[i] : std::numeric_limits<double>::infinity();
-          m.histogram.bucket.push_back({cumulative, bound});
+          w.sample(name, "_bucket", labels, {&les[i], 1}, static_cast<double>(cumulative));
         }
-        m.histogram.sample_count = s.count;
-        m.histogram.sample_sum = s.sum;
         break;
       }
     }
-    f.metric.push_back(std::move(m));
   }
-  return f;
 }
 
 std::vector<std::string_view> MetricsExporter::gauge_names(const Snapshot& snap) {
@@ -189,99 +197,25 @@ std::vector<std::string_view> MetricsExporter::gauge_names(const Snapshot& snap)
   return out;
 }
 
-MetricFamily MetricsExporter::build_gauges(Range slots, std::string_view name) {
-  MetricFamily f = family(name, std::string(gauge_help(name)), MetricType::Gauge);
-  for (auto it = slots.first; it != slots.second; ++it) {
-    for (const auto& g : *it->gauges) {
+void MetricsExporter::write_gauges(TextWriter& w, const Snapshot& snap, std::string_view name) {
+  w.family(name, gauge_help(name), MetricType::Gauge);
+  RenderedLabels extra;
+  for (const Slot& s : snap) {
+    for (const auto& g : *s.gauges) {
       if (g.name != name) continue;
-      ClientMetric m;
-      m.label = with_extra(*it->labels, g.extra);
-      m.gauge.value = g.value;
-      f.metric.push_back(std::move(m));
+      extra.clear();
+      for (const auto& l : g.extra) extra.push_back(render_label(l.name, l.value));
+      std::sort(extra.begin(), extra.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+      w.sample(name, "", *s.labels, extra, g.value);
     }
   }
-  return f;
 }
-
-namespace {
-
-constexpr std::array kFixedFamilies = {0, 1, 2, 3, 4, 5};
-// Slots per serialized piece: at 15 series per slot (probe_failures_total) a piece holds
-// 7,500 series, a few MB at most, however many checks there are.
-constexpr size_t kSlotsPerPiece = 500;
-
-// Passes everything to another streambuf except the first line: a family's "# TYPE" line,
-// which only its first piece may carry.
-class SkipFirstLine : public std::streambuf {
- public:
-  explicit SkipFirstLine(std::streambuf* to) : to_(to) {}
-
- protected:
-  int_type overflow(int_type ch) override {
-    if (traits_type::eq_int_type(ch, traits_type::eof())) return traits_type::not_eof(ch);
-    if (skipping_) {
-      skipping_ = traits_type::to_char_type(ch) != '\n';
-      return ch;
-    }
-    return to_->sputc(traits_type::to_char_type(ch));
-  }
-  std::streamsize xsputn(const char* s, std::streamsize n) override {
-    std::streamsize from = 0;
-    if (skipping_) {
-      const void* nl = std::memchr(s, '\n', static_cast<size_t>(n));
-      if (nl == nullptr) return n;
-      skipping_ = false;
-      from = static_cast<const char*>(nl) - s + 1;
-    }
-    return from + to_->sputn(s + from, n - from);
-  }
-
- private:
-  std::streambuf* to_;
-  bool skipping_ = true;
-};
-
-// Serializes a family piece straight into `out`. Pieces after the first have no # HELP (their
-// help is cleared) and no # TYPE line, so the family appears once, as the text format requires.
-void write_piece(std::ostream& out, MetricFamily&& f, bool first) {
-  if (f.metric.empty()) return;
-  if (!first) f.help.clear();
-  std::vector<MetricFamily> one;
-  one.push_back(std::move(f));  // moved, not copied: a piece holds thousands of series
-  if (first) return write_families(out, one);
-  SkipFirstLine skip(out.rdbuf());
-  std::ostream rest(&skip);
-  write_families(rest, one);
-}
-
-}  // namespace
 
 void MetricsExporter::write(std::ostream& out) const {
   Snapshot snap = snapshot();
-  auto pieces = [&](const std::function<MetricFamily(Range)>& build) {
-    bool first = true;
-    for (size_t i = 0; i < snap.size(); i += kSlotsPerPiece) {
-      auto end = snap.begin() + static_cast<std::ptrdiff_t>(std::min(snap.size(), i + kSlotsPerPiece));
-      MetricFamily f = build({snap.begin() + static_cast<std::ptrdiff_t>(i), end});
-      if (f.metric.empty()) continue;
-      write_piece(out, std::move(f), first);
-      first = false;
-    }
-  };
-  for (int i : kFixedFamilies) pieces([&](Range r) { return build_fixed(r, static_cast<Fixed>(i)); });
-  for (auto name : gauge_names(snap)) pieces([&](Range r) { return build_gauges(r, name); });
-}
-
-std::vector<MetricFamily> MetricsExporter::collect() const {
-  Snapshot snap = snapshot();
-  Range all{snap.begin(), snap.end()};
-  std::vector<MetricFamily> out;
-  for (int i : kFixedFamilies) {
-    auto f = build_fixed(all, static_cast<Fixed>(i));
-    if (!f.metric.empty()) out.push_back(std::move(f));
-  }
-  for (auto name : gauge_names(snap)) out.push_back(build_gauges(all, name));
-  return out;
+  TextWriter w(out);
+  for (int i : kFixedFamilies) write_fixed(w, snap, static_cast<Fixed>(i));
+  for (auto name : gauge_names(snap)) write_gauges(w, snap, name);
 }
 
 }  // namespace probed::exporters

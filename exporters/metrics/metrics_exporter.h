@@ -1,16 +1,16 @@
 // MetricsExporter: the ResultSink that keeps the per-check series of SPEC §3 and writes them
-// in the Prometheus text format (prometheus-cpp's TextSerializer), one family at a time,
-// straight into the scrape's socket.
+// in the Prometheus text format (text_format.h: labels escaped once per slot), one family at a
+// time, straight into the scrape's socket.
 //
 // Why not prometheus-cpp Families: measured at 10,000 checks they hold a std::map of labels
 // per series (about 20 KB per check, 195 MB before the first scrape), every run copied label
 // maps, and a scrape built a 50 MB string. Here each slot stores its labels once and its
-// values as plain numbers (about 1.5 KB per check), and a scrape holds one family at a time.
+// values as plain numbers (about 1.5 KB per check), and a scrape holds 64 KB of text at a time.
 //
 // Every reason of probe_failures_total exists at 0 from the slot's creation (cloudprober);
 // probe_success and the other last-run gauges appear with the first result (blackbox). A
-// removed (check, target) loses all its series. on_* run on the loop thread; write() and
-// collect() on HTTP threads; one mutex, held only while a family is built.
+// removed (check, target) loses all its series. on_* run on the loop thread, write() on HTTP
+// threads; one mutex, held only while the slots' numbers are copied.
 #pragma once
 
 #include <prometheus/metric_family.h>
@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "exporters/metrics/result_gauges.h"
+#include "exporters/metrics/text_format.h"
 #include "exporters/result_sink.h"
 
 namespace probed::exporters {
@@ -42,17 +43,14 @@ class MetricsExporter : public ResultSink {
 
   // The text format of every family, streamed.
   void write(std::ostream& out) const;
-  // The same families as objects (tests, /probe).
-  std::vector<prometheus::MetricFamily> collect() const;
 
   // The latency histogram buckets: 5 ms to 30 s.
   static const std::vector<double>& latency_buckets();
 
  private:
-  using Labels = std::vector<prometheus::ClientMetric::Label>;
   using Gauge = ResultGauge;
   struct Slot {
-    std::shared_ptr<const Labels> labels;  // the series labels, once; immutable
+    std::shared_ptr<const RenderedLabels> labels;  // the series labels, rendered once; immutable
     bool has_run = false;
     double success = 0, duration = 0, last_run = 0, runs = 0;
     std::vector<double> failures;       // by reason, in all_failure_reasons() order
@@ -68,10 +66,8 @@ class MetricsExporter : public ResultSink {
   // A copy of every slot's numbers (labels and gauges shared, not copied), taken under the
   // lock in about a millisecond at 10,000 checks; families are built from it outside.
   Snapshot snapshot() const;
-  // Families over the slots [begin, end) of a snapshot.
-  using Range = std::pair<Snapshot::const_iterator, Snapshot::const_iterator>;
-  static prometheus::MetricFamily build_fixed(Range slots, Fixed which);
-  static prometheus::MetricFamily build_gauges(Range slots, std::string_view name);
+  static void write_fixed(TextWriter& w, const Snapshot& snap, Fixed which);
+  static void write_gauges(TextWriter& w, const Snapshot& snap, std::string_view name);
   static std::vector<std::string_view> gauge_names(const Snapshot& snap);
 
   std::string location_;
