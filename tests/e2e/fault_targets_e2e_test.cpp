@@ -53,22 +53,11 @@ struct Targets {
   std::vector<Row> rows;
 
   std::vector<NginxServer> servers() {
-    NginxServer plain;
-    plain.name = "plain";
-    auto tls10 = tls_server("tls10", certs.valid);
-    tls10.ssl_protocols = "TLSv1";
+    auto all = standard_tls_servers(certs, pki);
     auto leaf_only = tls_server("leafonly", certs.valid);
     leaf_only.cert_chain_path = certs.valid.cert_path;  // the leaf without its intermediate
-    return {plain,
-            tls_server("valid", certs.valid),
-            tls_server("expired", certs.expired),
-            tls_server("notyet", certs.not_yet_valid),
-            tls_server("wronghost", certs.wrong_host),
-            tls_server("selfsigned", certs.self_signed),
-            tls_server("interm", certs.intermediate_expiring_first),
-            tls_server("mtls", certs.valid, pki.ca_path()),
-            tls10,
-            leaf_only};
+    all.push_back(leaf_only);
+    return all;
   }
   FaultServer& fault(FaultSpec spec) {
     faults.push_back(std::make_unique<FaultServer>(std::move(spec)));

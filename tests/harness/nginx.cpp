@@ -228,4 +228,21 @@ NginxServer tls_server(const std::string& name, const IssuedCert& cert,
   return s;
 }
 
+std::vector<NginxServer> standard_tls_servers(const StandardCerts& certs, const Pki& pki) {
+  NginxServer plain;
+  plain.name = "plain";
+  auto tls10 = tls_server("tls10", certs.valid);
+  tls10.ssl_protocols = "TLSv1";
+  return {plain,
+          tls_server("valid", certs.valid),
+          tls_server("expired", certs.expired),
+          tls_server("expiring", certs.expiring_3d),
+          tls_server("notyet", certs.not_yet_valid),
+          tls_server("wronghost", certs.wrong_host),
+          tls_server("selfsigned", certs.self_signed),
+          tls_server("interm", certs.intermediate_expiring_first),
+          tls_server("mtls", certs.valid, pki.ca_path()),
+          tls10};
+}
+
 }  // namespace probed::testing

@@ -30,6 +30,12 @@ struct NginxServer {
 NginxServer tls_server(const std::string& name, const IssuedCert& cert,
                        const std::string& client_ca = "");
 
+// The servers the TLS tests share: "plain" (http), then one TLS server per standard
+// certificate: valid, expired, expiring (3 d), notyet, wronghost, selfsigned, interm
+// (intermediate expiring first), mtls (valid, client certificates under `pki`'s root
+// required) and tls10 (valid, TLS 1.0 only).
+std::vector<NginxServer> standard_tls_servers(const StandardCerts& certs, const Pki& pki);
+
 // Default locations of every server:
 //   /                  200 "hello from nginx\n" (text/plain)
 //   /healthz           200 {"status":"up","items":[{"sku":"A1"}]} (application/json)

@@ -24,22 +24,11 @@ struct Env {
   Nginx nginx{servers()};
 
   std::vector<NginxServer> servers() {
-    auto tls = [&](const std::string& name, const IssuedCert& c, const std::string& client_ca = "") {
-      return tls_server(name, c, client_ca);
-    };
-    NginxServer plain;
-    plain.name = "plain";
-    auto h2 = tls("h2", certs.valid);
+    auto all = standard_tls_servers(certs, pki);
+    auto h2 = tls_server("h2", certs.valid);
     h2.http2 = true;
-    return {plain, h2,
-            tls("valid", certs.valid),
-            tls("expired", certs.expired),
-            tls("expiring", certs.expiring_3d),
-            tls("notyet", certs.not_yet_valid),
-            tls("wronghost", certs.wrong_host),
-            tls("selfsigned", certs.self_signed),
-            tls("mtls", certs.valid, pki.ca_path()),
-            tls("interm", certs.intermediate_expiring_first)};
+    all.push_back(h2);
+    return all;
   }
   std::string https(const std::string& server, const std::string& path = "/healthz") {
     return "https://localhost:" + std::to_string(nginx.port(server)) + path;

@@ -25,17 +25,7 @@ struct TlsEnv {
   StandardCerts certs = make_standard_certs(pki);
   Nginx nginx{servers()};
 
-  std::vector<NginxServer> servers() {
-    auto tls = [](const std::string& name, const IssuedCert& c) { return tls_server(name, c); };
-    NginxServer plain;
-    plain.name = "plain";
-    auto tls10 = tls("tls10", certs.valid);
-    tls10.ssl_protocols = "TLSv1";
-    return {plain, tls("valid", certs.valid), tls("expired", certs.expired),
-            tls("notyet", certs.not_yet_valid), tls("wronghost", certs.wrong_host),
-            tls("selfsigned", certs.self_signed), tls("interm", certs.intermediate_expiring_first),
-            tls10};
-  }
+  std::vector<NginxServer> servers() { return standard_tls_servers(certs, pki); }
   std::string at(const std::string& server) { return "localhost:" + std::to_string(nginx.port(server)); }
   std::string ca() { return "tls_ca_file = \"" + pki.ca_path() + "\"\n"; }
 };
