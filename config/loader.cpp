@@ -45,7 +45,7 @@ class Loader {
     std::set<std::string, std::less<>> names;
     for (auto& check_reader : top.table_array("checks")) {
       TableReader r({check_reader_table(check_reader), defaults}, "[[checks]]", diags_, base_dir_);
-      r.set_fallback_pos(check_reader.table_pos());
+      r.set_fallback_pos(check_reader.table_pos());  // its own expansion digest
       auto c = read_check(r, defaults);
       if (!c) continue;
       if (!names.insert(c->name).second) {
@@ -254,7 +254,7 @@ class Loader {
       auto sub = r.table(type->name);
       TableReader empty({&empty_table()}, "[checks." + std::string(type->name) + "]", diags_,
                         base_dir_);
-      empty.set_fallback_pos(r.table_pos());
+      empty.inherit(r);
       TableReader& tr = sub ? *sub : empty;
       c.spec = type->parse(tr);
       if (!c.spec) ok = false;
@@ -263,6 +263,7 @@ class Loader {
     std::ostringstream fp;
     fp << *r.raw_top();
     if (defaults != nullptr) fp << "\n#defaults\n" << *defaults;
+    fp << "\n#expanded " << r.expansion_digest();
     c.fingerprint = fp.str();
     if (!ok) return std::nullopt;
     return c;

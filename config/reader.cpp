@@ -103,6 +103,17 @@ Position TableReader::table_pos() const {
   return fallback_;
 }
 
+void TableReader::inherit(const TableReader& parent) {
+  fallback_ = parent.table_pos();
+  expanded_ = parent.expanded_;
+}
+
+std::string TableReader::expansion_digest() const {
+  std::string out;
+  for (size_t h : *expanded_) out += std::to_string(h) + ",";
+  return out;
+}
+
 const toml::table& empty_table() {
   static const toml::table t;
   return t;
@@ -126,6 +137,7 @@ std::optional<std::string> TableReader::expand(const toml::node& n, std::string_
     error_at(n, v.error());
     return std::nullopt;
   }
+  if (*v != raw) expanded_->push_back(std::hash<std::string>{}(*v));
   return std::move(v).value();
 }
 
@@ -137,6 +149,18 @@ std::optional<std::string> TableReader::string(std::string_view key) {
     return std::nullopt;
   }
   return expand(*n, n->as_string()->get());
+}
+
+std::optional<std::string> TableReader::secret_file(std::string_view key) {
+  auto path = string(key);
+  if (!path) return std::nullopt;
+  auto content = read_secret_file(*path, base_dir_);
+  if (!content) {
+    error_at(key, content.error());
+    return std::nullopt;
+  }
+  expanded_->push_back(std::hash<std::string>{}(*content));
+  return std::move(content).value();
 }
 
 std::optional<int64_t> TableReader::integer(std::string_view key, int64_t min, int64_t max) {
@@ -264,7 +288,7 @@ std::optional<TableReader> TableReader::table(std::string_view key) {
   // the defaults' sub-table is validated where [defaults] is read.
   if (layers_.empty() || layers_.front()->get(key) == nullptr) sub.insert(sub.begin(), &empty_table());
   TableReader child(sub, where_ + "." + std::string(key), *diags_, base_dir_, allow_vars_);
-  child.fallback_ = table_pos();
+  child.inherit(*this);
   return child;
 }
 
@@ -282,7 +306,7 @@ std::vector<TableReader> TableReader::table_array(std::string_view key) {
   for (const auto& el : *arr) {
     out.emplace_back(std::vector<const toml::table*>{el.as_table()}, where_ + "." + std::string(key),
                      *diags_, base_dir_, allow_vars_);
-    out.back().fallback_ = table_pos();
+    out.back().inherit(*this);
   }
   return out;
 }

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -43,6 +44,9 @@ class TableReader {
   std::optional<bool> boolean(std::string_view key);
   std::optional<base::Duration> duration(std::string_view key);
   std::optional<std::vector<std::string>> strings(std::string_view key);
+  // The content of the secret file a string key names (relative to the config's folder);
+  // nullopt when absent or unreadable (the error is at the key). Counts in the digest below.
+  std::optional<std::string> secret_file(std::string_view key);
   // An inline table of strings; layered tables merge key by key (labels, headers).
   std::optional<StringMap> string_map(std::string_view key);
   // A sub-table, layered over the same sub-table of lower layers.
@@ -59,6 +63,13 @@ class TableReader {
   // the fallback: its parent's position, so every diagnostic still names FILE:LINE:COL.
   Position table_pos() const;
   void set_fallback_pos(Position p) { fallback_ = std::move(p); }
+  // Reads as part of `parent`: the parent's position is the fallback, and the values this
+  // reader expands count in the parent's expansion digest.
+  void inherit(const TableReader& parent);
+  // A digest of every value that a ${file:}/${env:} reference changed, in the order read:
+  // part of a check's fingerprint, so a reload sees a rotated secret file. (A hash, so the
+  // fingerprint holds no secret.)
+  std::string expansion_digest() const;
 
   void error_at(std::string_view key, std::string message);      // at the value
   void error_at_key(std::string_view key, std::string message);  // at the key
@@ -79,6 +90,7 @@ class TableReader {
 
   std::vector<const toml::table*> layers_;
   Position fallback_;
+  std::shared_ptr<std::vector<size_t>> expanded_ = std::make_shared<std::vector<size_t>>();
   std::string where_;
   Diagnostics* diags_;
   std::string base_dir_;

@@ -19,26 +19,21 @@ void read_auth(config::TableReader& t, HttpSpec& s) {
   if (auto a = t.table("basic_auth")) {
     auto user = a->string("username");
     auto pw = a->string("password");
-    auto pw_file = a->string("password_file");
+    const bool pw_file = a->has("password_file");
     if (!user) a->error_here("basic_auth needs a 'username'");
     if (pw && pw_file) a->error_at("password_file", "set 'password' or 'password_file', not both");
     std::string password;
     if (pw) {
       password = *pw;
       base::register_secret(password);
-    } else if (pw_file) {
-      auto content = config::read_secret_file(*pw_file, t.base_dir());
-      if (!content) a->error_at("password_file", content.error());
-      else password = *content;
+    } else if (auto content = a->secret_file("password_file")) {
+      password = *content;
     }
+    a->mark("password_file");  // read above unless 'password' is set too (an error)
     a->finish();
     if (user) s.basic_auth = std::make_pair(*user, password);
   }
-  if (auto f = t.string("bearer_token_file")) {
-    auto content = config::read_secret_file(*f, t.base_dir());
-    if (!content) t.error_at("bearer_token_file", content.error());
-    else s.bearer_token = *content;
-  }
+  if (auto content = t.secret_file("bearer_token_file")) s.bearer_token = *content;
   if (s.basic_auth && !s.bearer_token.empty()) {
     t.error_at("bearer_token_file", "set 'basic_auth' or 'bearer_token_file', not both");
   }

@@ -189,6 +189,43 @@ TEST_CASE("config: ${env:} and ${file:} expand and $${ is a literal", "[config][
   CHECK(spec->body == "${literal}");
 }
 
+TEST_CASE("config: a rotated secret file changes only its own check's fingerprint", "[config][secrets]") {
+  // A reload keeps a check whose fingerprint is unchanged (its schedule and counters): a new
+  // token in a secret file must still count as a change, for its check alone.
+  const std::string token = "/tmp/probed-config-test-token", header = "/tmp/probed-config-test-header";
+  auto check = [](const std::string& name, const std::string& http) {
+    return "[[checks]]\nname = \"" + name + "\"\ntype = \"http\"\ntargets = [\"http://127.0.0.1/\"]\n[checks.http]\n" + http;
+  };
+  const std::string text = check("a", "bearer_token_file = \"" + token + "\"\n") + check("b", "") +
+                           check("c", "headers = { X-Key = \"${file:" + header + "}\" }\n");
+  auto fingerprints = [&] {
+    auto r = load(text);
+    INFO(all(r));
+    REQUIRE(r.ok());
+    std::vector<std::string> out;
+    for (const auto& c : r.config->checks) out.push_back(c.fingerprint);
+    return out;
+  };
+  std::ofstream(token) << "token-one\n";
+  std::ofstream(header) << "key-one\n";
+  auto first = fingerprints();
+  CHECK(fingerprints() == first);  // nothing changed
+  std::ofstream(token) << "token-two\n";
+  auto token_rotated = fingerprints();
+  CHECK(token_rotated[0] != first[0]);
+  CHECK(token_rotated[1] == first[1]);
+  CHECK(token_rotated[2] == first[2]);
+  std::ofstream(header) << "key-two\n";
+  auto header_rotated = fingerprints();
+  CHECK(header_rotated[0] == token_rotated[0]);
+  CHECK(header_rotated[1] == first[1]);
+  CHECK(header_rotated[2] != first[2]);
+  for (const auto& f : header_rotated) {
+    CHECK(f.find("token-") == std::string::npos);  // a hash of the secret, not the secret
+    CHECK(f.find("key-") == std::string::npos);
+  }
+}
+
 TEST_CASE("config: targets_file reads Prometheus file_sd JSON", "[config]") {
   std::string path = "/tmp/probed-config-test-targets.json";
   std::ofstream(path) << R"([{"targets": ["http://127.0.0.1:1/", "http://127.0.0.1:2/"], "labels": {"env": "prod", "__meta_x": "dropped"}}])";
