@@ -66,7 +66,8 @@ class TableReader {
   // Reads as part of `parent`: the parent's position is the fallback, and the values this
   // reader expands count in the parent's expansion digest.
   void inherit(const TableReader& parent);
-  // A digest of every value that a ${file:}/${env:} reference changed, in the order read:
+  // A digest of every value a ${file:}/${env:} reference changed and every secret_file() read,
+  // in the order read:
   // part of a check's fingerprint, so a reload sees a rotated secret file. (A hash, so the
   // fingerprint holds no secret.)
   std::string expansion_digest() const;
