@@ -3,7 +3,6 @@
 #include <prometheus/text_serializer.h>
 
 #include <algorithm>
-#include <charconv>
 
 #include "daemon/base/redact.h"
 #include "exporters/metrics/metric_help.h"
@@ -118,9 +117,9 @@ const RenderedLabels& le_labels() {
   static const RenderedLabels r = [] {
     RenderedLabels out;
     for (double b : MetricsExporter::latency_buckets()) {
-      char tmp[32];
-      auto end = std::to_chars(tmp, tmp + sizeof tmp, b).ptr;
-      out.push_back(render_label("le", std::string_view(tmp, static_cast<size_t>(end - tmp))));
+      std::string text;
+      append_number(text, b);
+      out.push_back(render_label("le", text));
     }
     out.push_back(render_label("le", "+Inf"));
     return out;
@@ -144,12 +143,14 @@ void MetricsExporter::write_fixed(TextWriter& w, const Snapshot& snap, Fixed whi
     case Fixed::Failures: name = kProbeFailures, help = "Failed runs of each check and target, by reason", type = MetricType::Counter; break;
     case Fixed::Latency: name = kProbeLatency, help = "Duration of every run, in seconds", type = MetricType::Histogram; break;
   }
-  if (type == MetricType::Gauge) help = gauge_help(name);
-  bool started = false;  // a family without series is left out, header included
-  auto start = [&] {
-    if (!started) w.family(name, help, type);
-    started = true;
-  };
+  // The last-run gauges exist only for slots that ran; a family without series is left out,
+  // header included.
+  const bool last_run_gauge = type == MetricType::Gauge;
+  if (last_run_gauge) help = gauge_help(name);
+  const bool any = last_run_gauge ? std::any_of(snap.begin(), snap.end(), [](const Slot& s) { return s.has_run; })
+                                  : !snap.empty();
+  if (!any) return;
+  w.family(name, help, type);
   const auto& reasons = reason_labels();
   const auto& les = le_labels();
   for (const Slot& s : snap) {
@@ -158,21 +159,18 @@ void MetricsExporter::write_fixed(TextWriter& w, const Snapshot& snap, Fixed whi
       case Fixed::Success:
       case Fixed::Duration:
       case Fixed::LastRun:
-        if (!s.has_run) continue;
-        start();
-        w.sample(name, "", labels, {},
-                 which == Fixed::Success ? s.success : which == Fixed::Duration ? s.duration : s.last_run);
+        if (s.has_run) {
+          w.sample(name, "", labels, {},
+                   which == Fixed::Success ? s.success : which == Fixed::Duration ? s.duration : s.last_run);
+        }
         break;
       case Fixed::Runs:
-        start();
         w.sample(name, "", labels, {}, s.runs);
         break;
       case Fixed::Failures:
-        start();
         for (size_t i = 0; i < reasons.size(); ++i) w.sample(name, "", labels, {&reasons[i], 1}, s.failures[i]);
         break;
       case Fixed::Latency: {
-        start();
         w.sample(name, "_count", labels, {}, static_cast<double>(s.count));
         w.sample(name, "_sum", labels, {}, s.sum);
         uint64_t cumulative = 0;

@@ -37,6 +37,20 @@ std::string_view type_name(prometheus::MetricType t) {
 
 }  // namespace
 
+void append_number(std::string& out, double v) {
+  if (std::isnan(v)) {
+    out += "Nan";
+  } else if (std::isinf(v)) {
+    out += v < 0 ? "-Inf" : "+Inf";
+  } else {
+    char tmp[32];
+    auto r = std::abs(v) < 9007199254740992.0 && v == std::trunc(v)
+                 ? std::to_chars(tmp, tmp + sizeof tmp, static_cast<int64_t>(v))
+                 : std::to_chars(tmp, tmp + sizeof tmp, v);
+    out.append(tmp, r.ptr);
+  }
+}
+
 RenderedLabel render_label(std::string_view name, std::string_view value) {
   RenderedLabel l{std::string(name), std::string(name)};
   l.text += "=\"";
@@ -96,25 +110,9 @@ void TextWriter::sample(std::string_view name, std::string_view suffix, const Re
     buf_ += '}';
   }
   buf_ += ' ';
-  value(v);
+  append_number(buf_, v);
   buf_ += '\n';
   if (buf_.size() >= kFlushAt) flush();
-}
-
-void TextWriter::value(double v) {
-  if (std::isnan(v)) {
-    buf_ += "Nan";
-  } else if (std::isinf(v)) {
-    buf_ += v < 0 ? "-Inf" : "+Inf";
-  } else {
-    char tmp[32];
-    // Whole numbers (counters, status codes) as integers: "1000000", not "1e+06"; others as
-    // the shortest text that reads back exactly.
-    auto r = std::abs(v) < 9007199254740992.0 && v == std::trunc(v)
-                 ? std::to_chars(tmp, tmp + sizeof tmp, static_cast<int64_t>(v))
-                 : std::to_chars(tmp, tmp + sizeof tmp, v);
-    buf_.append(tmp, r.ptr);
-  }
 }
 
 void TextWriter::flush() {

@@ -28,6 +28,10 @@ struct RenderedLabel {
 };
 using RenderedLabels = std::vector<RenderedLabel>;
 
+// A sample value as the format writes it: whole numbers as integers ("1000000", not
+// "1e+06"), others as the shortest text that reads back exactly; Nan, +Inf, -Inf.
+void append_number(std::string& out, double v);
+
 RenderedLabels render_labels(const std::vector<prometheus::ClientMetric::Label>& sorted);
 RenderedLabel render_label(std::string_view name, std::string_view value);
 
@@ -47,7 +51,6 @@ class TextWriter {
   void flush();
 
  private:
-  void value(double v);
   std::ostream& out_;
   std::string buf_;
 };
