@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <chrono>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -85,6 +86,14 @@ TEST_CASE("harness: ports and temp dirs", "[harness]") {
   CHECK(p > 0);
   CHECK(p < 65536);
   CHECK_FALSE(wait_for_tcp("127.0.0.1", p, 100ms));
+  // Never the same port twice in one process, though the kernel may offer one again once freed
+  // (servers of one nginx config sharing a port would answer for each other).
+  std::set<int> seen{p};
+  for (int i = 0; i < 3000; ++i) {
+    int q = free_port();
+    INFO("port " << q << " after " << i << " calls");
+    REQUIRE(seen.insert(q).second);
+  }
   std::string d;
   {
     TempDir dir("probed-selftest-");

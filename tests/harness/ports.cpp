@@ -14,6 +14,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -48,21 +50,32 @@ bool try_connect(const addrinfo* ai, std::chrono::milliseconds timeout) {
 }  // namespace
 
 int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error(errno_message("free_port: socket"));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    std::string msg = errno_message("free_port: bind/getsockname");
+  // bind(0) only promises a port that is free now; once the probe socket is closed the kernel may
+  // hand the same port out again, also to this process. Two servers of one nginx config on one
+  // port become virtual hosts of each other (the first one answers both), which once made the mTLS
+  // server answer without asking for a client certificate. So a port is never handed out twice.
+  static std::mutex mu;
+  static std::set<int> handed_out;
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw std::runtime_error(errno_message("free_port: socket"));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    socklen_t len = sizeof(addr);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      std::string msg = errno_message("free_port: bind/getsockname");
+      ::close(fd);
+      throw std::runtime_error(msg);
+    }
     ::close(fd);
-    throw std::runtime_error(msg);
+    const int port = ntohs(addr.sin_port);
+    std::lock_guard<std::mutex> lock(mu);
+    if (handed_out.insert(port).second) return port;
   }
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  throw std::runtime_error("free_port: the kernel kept offering ports already handed out");
 }
 
 std::string make_temp_dir(std::string_view prefix) {

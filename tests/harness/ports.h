@@ -10,7 +10,7 @@
 namespace probed::testing {
 
 // Binds TCP 127.0.0.1:0, reads the kernel-chosen port back, closes the socket and returns it.
-// Throws std::runtime_error on socket errors.
+// Never returns the same port twice in one process. Throws std::runtime_error on socket errors.
 int free_port();
 
 // Creates a fresh directory /tmp/<prefix>XXXXXX (mkdtemp) and returns its path.
