@@ -3,7 +3,9 @@
 // drops a (check, target).
 #pragma once
 
+#include <map>
 #include <string>
+#include <string_view>
 
 #include "config/config.h"
 #include "probes/result.h"
@@ -15,9 +17,32 @@ struct CheckKey {
   std::string target;
   bool operator==(const CheckKey&) const = default;
   bool operator<(const CheckKey& o) const {
-    return check < o.check || (check == o.check && target < o.target);
+    const int c = check.compare(o.check);
+    return c < 0 || (c == 0 && target < o.target);
   }
 };
+
+// A (check, target) pair by reference: the sinks look up their slot once per result with one,
+// without copying the two strings into a CheckKey.
+struct CheckKeyRef {
+  std::string_view check;
+  std::string_view target;
+  CheckKeyRef(std::string_view c, std::string_view t) : check(c), target(t) {}
+  CheckKeyRef(const CheckKey& k) : check(k.check), target(k.target) {}  // NOLINT: implicit on purpose
+  CheckKey key() const { return {std::string(check), std::string(target)}; }
+};
+
+// Orders CheckKey and CheckKeyRef alike (by check, then target), so maps keyed by CheckKey can
+// be searched with either.
+struct CheckKeyLess {
+  using is_transparent = void;
+  bool operator()(CheckKeyRef a, CheckKeyRef b) const {
+    const int c = a.check.compare(b.check);
+    return c < 0 || (c == 0 && a.target < b.target);
+  }
+};
+template <class T>
+using CheckKeyMap = std::map<CheckKey, T, CheckKeyLess>;
 
 class ResultSink {
  public:

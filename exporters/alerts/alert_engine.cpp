@@ -139,8 +139,10 @@ Alert AlertEngine::make_alert(const State& st, const CheckKey& key, const char* 
 void AlertEngine::on_result(const config::CheckConfig& check, const config::Target& target,
                             const probes::Result& result) {
   if (!cfg_) return;
-  const CheckKey key{check.name, target.address};
-  State& st = states_[key];
+  auto it = states_.find(CheckKeyRef{check.name, target.address});
+  if (it == states_.end()) it = states_.emplace(CheckKey{check.name, target.address}, State{}).first;
+  const CheckKey& key = it->first;
+  State& st = it->second;
   if (st.check != &check) {
     st.check = &check;
     st.receivers = check.alert_receivers;

@@ -92,7 +92,7 @@ class AlertEngine : public ResultSink {
   io::Loop& loop_;
   AlertSink& notifier_;
   std::shared_ptr<const config::Config> cfg_;
-  std::map<CheckKey, State> states_;
+  CheckKeyMap<State> states_;
   // From the state file, keyed by (check, SHA-256 of the target), until a slot claims it.
   std::map<std::pair<std::string, std::string>, State> restored_;
   std::set<CheckKey> live_;

@@ -40,7 +40,7 @@ MetricsExporter::MetricsExporter(std::string location) : location_(std::move(loc
 
 MetricsExporter::Slot& MetricsExporter::slot_for(const config::CheckConfig& check,
                                                  const config::Target& target) {
-  CheckKey key{check.name, target.address};
+  const CheckKeyRef key{check.name, target.address};
   auto it = slots_.find(key);
   if (it != slots_.end()) return it->second;
   Slot s;
@@ -50,7 +50,7 @@ MetricsExporter::Slot& MetricsExporter::slot_for(const config::CheckConfig& chec
   s.gauges = std::make_shared<const std::vector<Gauge>>();
   s.failures.assign(probes::all_failure_reasons().size(), 0);
   s.buckets.assign(latency_buckets().size() + 1, 0);
-  return slots_.emplace(std::move(key), std::move(s)).first->second;
+  return slots_.emplace(key.key(), std::move(s)).first->second;
 }
 
 void MetricsExporter::on_added(const config::CheckConfig& check, const config::Target& target) {

@@ -72,7 +72,7 @@ class MetricsExporter : public ResultSink {
 
   std::string location_;
   mutable std::mutex mu_;
-  std::map<CheckKey, Slot> slots_;
+  CheckKeyMap<Slot> slots_;
 };
 
 // Renders families to text with prometheus-cpp's serializer.

@@ -57,28 +57,34 @@ int state_rank(CheckState s) {
 
 }  // namespace
 
-StatusStore::RowPtr StatusStore::find(const CheckKey& key) const {
+StatusStore::RowPtr StatusStore::find(CheckKeyRef key) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = rows_.find(key);
   return it == rows_.end() ? nullptr : it->second;
 }
 
-void StatusStore::put(const CheckKey& key, RowPtr row) {
+void StatusStore::put(CheckKeyRef key, RowPtr row) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (row) rows_[key] = std::move(row);
-  else rows_.erase(key);
+  auto it = rows_.find(key);
+  if (!row) {
+    if (it != rows_.end()) rows_.erase(it);
+  } else if (it != rows_.end()) {
+    it->second = std::move(row);
+  } else {
+    rows_.emplace(key.key(), std::move(row));
+  }
   dirty_ = true;
 }
 
 void StatusStore::on_added(const config::CheckConfig& check, const config::Target& target) {
-  CheckKey key{check.name, target.address};
+  const CheckKeyRef key{check.name, target.address};
   if (find(key)) return;  // kept across reloads
   put(key, std::make_shared<const StatusRow>(new_row(check, target)));
 }
 
 void StatusStore::on_result(const config::CheckConfig& check, const config::Target& target,
                             const probes::Result& r) {
-  CheckKey key{check.name, target.address};
+  const CheckKeyRef key{check.name, target.address};
   RowPtr old = find(key);
   // A changed check (reload) may have new thresholds: take them from the config each time.
   StatusRow row = old ? *old : new_row(check, target);

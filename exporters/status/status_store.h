@@ -94,13 +94,13 @@ class StatusStore : public ResultSink {
 
  private:
   using RowPtr = std::shared_ptr<const StatusRow>;
-  RowPtr find(const CheckKey& key) const;
-  void put(const CheckKey& key, RowPtr row);
+  RowPtr find(CheckKeyRef key) const;
+  void put(CheckKeyRef key, RowPtr row);
   std::shared_ptr<const StatusSnapshot> build() const;
 
   std::string location_;
   mutable std::mutex mu_;  // guards rows_ and dirty_
-  std::map<CheckKey, RowPtr> rows_;
+  CheckKeyMap<RowPtr> rows_;
   mutable bool dirty_ = true;
   mutable std::mutex snap_mu_;  // guards cache_ and cache_time_; never held with mu_ by the loop
   mutable std::shared_ptr<const StatusSnapshot> cache_;
