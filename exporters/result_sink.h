@@ -29,7 +29,7 @@ struct CheckKeyRef {
   std::string_view target;
   CheckKeyRef(std::string_view c, std::string_view t) : check(c), target(t) {}
   CheckKeyRef(const CheckKey& k) : check(k.check), target(k.target) {}  // NOLINT: implicit on purpose
-  CheckKey key() const { return {std::string(check), std::string(target)}; }
+  CheckKey to_key() const { return {std::string(check), std::string(target)}; }
 };
 
 // Orders CheckKey and CheckKeyRef alike (by check, then target), so maps keyed by CheckKey can

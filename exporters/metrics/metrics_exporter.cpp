@@ -50,7 +50,7 @@ MetricsExporter::Slot& MetricsExporter::slot_for(const config::CheckConfig& chec
   s.gauges = std::make_shared<const std::vector<Gauge>>();
   s.failures.assign(probes::all_failure_reasons().size(), 0);
   s.buckets.assign(latency_buckets().size() + 1, 0);
-  return slots_.emplace(key.key(), std::move(s)).first->second;
+  return slots_.emplace(key.to_key(), std::move(s)).first->second;
 }
 
 void MetricsExporter::on_added(const config::CheckConfig& check, const config::Target& target) {

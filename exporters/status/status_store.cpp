@@ -71,7 +71,7 @@ void StatusStore::put(CheckKeyRef key, RowPtr row) {
   } else if (it != rows_.end()) {
     it->second = std::move(row);
   } else {
-    rows_.emplace(key.key(), std::move(row));
+    rows_.emplace(key.to_key(), std::move(row));
   }
   dirty_ = true;
 }
