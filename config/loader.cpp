@@ -45,7 +45,7 @@ class Loader {
     std::set<std::string, std::less<>> names;
     for (auto& check_reader : top.table_array("checks")) {
       TableReader r({check_reader_table(check_reader), defaults}, "[[checks]]", diags_, base_dir_);
-      r.set_fallback_pos(check_reader.table_pos());  // a digest of its own, not top's
+      r.set_fallback_pos(check_reader.table_pos());  // not inherit(): each check keeps its own expansion digest
       auto c = read_check(r, defaults);
       if (!c) continue;
       if (!names.insert(c->name).second) {

@@ -16,10 +16,7 @@ struct CheckKey {
   std::string check;
   std::string target;
   bool operator==(const CheckKey&) const = default;
-  bool operator<(const CheckKey& o) const {
-    const int c = check.compare(o.check);
-    return c < 0 || (c == 0 && target < o.target);
-  }
+  bool operator<(const CheckKey& o) const;  // as CheckKeyLess, below
 };
 
 // A (check, target) pair by reference: the sinks look up their slot once per result with one,
@@ -41,6 +38,8 @@ struct CheckKeyLess {
     return c < 0 || (c == 0 && a.target < b.target);
   }
 };
+inline bool CheckKey::operator<(const CheckKey& o) const { return CheckKeyLess{}(*this, o); }
+
 template <class T>
 using CheckKeyMap = std::map<CheckKey, T, CheckKeyLess>;
 
