@@ -55,16 +55,17 @@ void CurlMulti::remove(CURL* easy) {
   curl_multi_remove_handle(multi_, easy);
 }
 
-int CurlMulti::on_socket(CURL* /*easy*/, curl_socket_t s, int what, void* self, void* /*socketp*/) {
+int CurlMulti::on_socket(CURL* /*easy*/, curl_socket_t s, int what, void* self, void* socketp) {
   auto* m = static_cast<CurlMulti*>(self);
   if (what == CURL_POLL_REMOVE) {
-    m->loop_.unwatch(s);
+    m->loop_.unwatch(s);  // curl forgets the socket and its socketp
     return 0;
   }
   Interest in = what == CURL_POLL_IN    ? Interest::Read
                 : what == CURL_POLL_OUT ? Interest::Write
                                         : Interest::ReadWrite;
-  auto ok = m->loop_.watch(s, in, [m, s](uint32_t ev) {
+  // socketp marks a socket the loop already watches: only its interest changes.
+  auto ok = socketp != nullptr ? m->loop_.rewatch(s, in) : m->loop_.watch(s, in, [m, s](uint32_t ev) {
     int flags = 0;
     if ((ev & kReadable) != 0) flags |= CURL_CSELECT_IN;
     if ((ev & kWritable) != 0) flags |= CURL_CSELECT_OUT;
@@ -72,7 +73,11 @@ int CurlMulti::on_socket(CURL* /*easy*/, curl_socket_t s, int what, void* self, 
     if ((ev & kError) != 0) flags |= CURL_CSELECT_ERR;
     m->action(s, flags);
   });
-  if (!ok) base::log_warn("cannot watch curl socket", {{"error", ok.error()}});
+  if (!ok) {
+    base::log_warn("cannot watch curl socket", {{"error", ok.error()}});
+    return 0;
+  }
+  if (socketp == nullptr) curl_multi_assign(m->multi_, s, m);
   return 0;
 }
 

@@ -84,6 +84,20 @@ base::Expected<void> Loop::watch(int fd, Interest in, IoFn fn) {
   return {};
 }
 
+base::Expected<void> Loop::rewatch(int fd, Interest in) {
+  auto it = watches_.find(fd);
+  if (it == watches_.end()) return base::unexpected("rewatch of an unwatched fd");
+  if (it->second.interest == in) return {};
+  epoll_event ev{};
+  ev.events = to_epoll(in);
+  ev.data.u64 = pack(it->second.gen, fd);
+  if (epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) != 0) {
+    return base::unexpected(errno_text("epoll_ctl(MOD)"));
+  }
+  it->second.interest = in;
+  return {};
+}
+
 void Loop::unwatch(int fd) {
   auto it = watches_.find(fd);
   if (it == watches_.end()) return;

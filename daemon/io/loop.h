@@ -47,6 +47,9 @@ class Loop {
 
   // Adds fd or changes its interest. The callback stays until unwatch(fd).
   base::Expected<void> watch(int fd, Interest in, IoFn fn);
+  // Changes the interest of a watched fd and keeps its callback (curl switches a socket from
+  // write to read once per request).
+  base::Expected<void> rewatch(int fd, Interest in);
   void unwatch(int fd);
 
   TimerId after(Duration d, Fn fn);  // one-shot

@@ -84,21 +84,32 @@ void StatusStore::on_added(const config::CheckConfig& check, const config::Targe
 
 void StatusStore::on_result(const config::CheckConfig& check, const config::Target& target,
                             const probes::Result& r) {
-  const CheckKeyRef key{check.name, target.address};
-  RowPtr old = find(key);
+  // What does not depend on the old row is built before taking the lock.
   // A changed check (reload) may have new thresholds: take them from the config each time.
-  StatusRow row = old ? *old : new_row(check, target);
-  if (check.spec) row.cert_thresholds = check.spec->cert_thresholds(target.address);
+  std::optional<config::ProbeSpec::CertThresholds> thresholds;
+  if (check.spec) thresholds = check.spec->cert_thresholds(target.address);
+  std::shared_ptr<const std::vector<probes::CertInfo>> chain;
+  if (thresholds) chain = slim_chain(r.chain);
+  std::string message = base::redact(r.message);
+  const double seconds = base::to_seconds(r.duration);
+  const CheckKeyRef key{check.name, target.address};
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = rows_.find(key);
+  StatusRow row = it != rows_.end() ? *it->second : new_row(check, target);
+  row.cert_thresholds = std::move(thresholds);
   row.state = r.success ? CheckState::Up : CheckState::Down;
   row.reason = r.success ? "" : std::string(probes::to_label(r.reason));
-  row.message = base::redact(r.message);
-  row.duration_s = base::to_seconds(r.duration);
+  row.message = std::move(message);
+  row.duration_s = seconds;
   row.last_run_unix = base::unix_now();
   ++row.runs;
   row.consecutive_failures = r.success ? 0 : row.consecutive_failures + 1;
-  row.history.push(r.success, row.duration_s);
-  if (row.cert_thresholds) row.chain = slim_chain(r.chain);
-  put(key, std::make_shared<const StatusRow>(std::move(row)));
+  row.history.push(r.success, seconds);
+  if (row.cert_thresholds) row.chain = std::move(chain);
+  auto ptr = std::make_shared<const StatusRow>(std::move(row));
+  if (it != rows_.end()) it->second = std::move(ptr);
+  else rows_.emplace(key.to_key(), std::move(ptr));
+  dirty_ = true;
 }
 
 void StatusStore::on_removed(const CheckKey& key) { put(key, nullptr); }

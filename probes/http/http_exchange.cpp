@@ -89,6 +89,8 @@ void HttpExchange::start(Run& run, ExchangeRequest req, DoneFn done) {
   transfer_.reset_outcome();
   tls_version_.clear();
   result_ = Result{};
+  result_.phases.reserve(8);   // resolve + four per hop
+  result_.samples.reserve(8);  // add_common_samples
   method_ = spec_->method;
   visited_.clear();
   redirects_ = 0;

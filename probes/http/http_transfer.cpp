@@ -179,7 +179,8 @@ size_t HttpTransfer::on_header(char* data, size_t size, size_t n, void* self) {
     t->out_.saw_status = true;
     t->out_.headers_done = false;
     t->out_.response.headers.clear();
-    if (t->out_.chain.empty() || t->out_.tls_version.empty()) t->capture_tls();
+    t->out_.response.headers.reserve(16);  // one allocation, not one per doubling
+    if (t->current_is_tls_ && (t->out_.chain.empty() || t->out_.tls_version.empty())) t->capture_tls();
   } else if (line.empty()) {
     t->out_.headers_done = true;
   } else if (auto colon = line.find(':'); colon != std::string_view::npos) {
