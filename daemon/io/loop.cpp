@@ -64,17 +64,14 @@ void Loop::block_signals(std::initializer_list<int> signals) {
 
 base::Expected<void> Loop::watch(int fd, Interest in, IoFn fn) {
   auto it = watches_.find(fd);
-  epoll_event ev{};
-  ev.events = to_epoll(in);
   if (it != watches_.end()) {
-    ev.data.u64 = pack(it->second.gen, fd);
-    if (epoll_ctl(epfd_, EPOLL_CTL_MOD, fd, &ev) != 0) {
-      return base::unexpected(errno_text("epoll_ctl(MOD)"));
-    }
-    it->second.interest = in;
+    auto ok = rewatch(fd, in);
+    if (!ok) return ok;
     it->second.fn = std::make_shared<IoFn>(std::move(fn));
     return {};
   }
+  epoll_event ev{};
+  ev.events = to_epoll(in);
   uint32_t gen = next_gen_++;
   ev.data.u64 = pack(gen, fd);
   if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) {

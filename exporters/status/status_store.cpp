@@ -68,11 +68,15 @@ void StatusStore::put(CheckKeyRef key, RowPtr row) {
   auto it = rows_.find(key);
   if (!row) {
     if (it != rows_.end()) rows_.erase(it);
-  } else if (it != rows_.end()) {
-    it->second = std::move(row);
+    dirty_ = true;
   } else {
-    rows_.emplace(key.to_key(), std::move(row));
+    set_locked(it, key, std::move(row));
   }
+}
+
+void StatusStore::set_locked(CheckKeyMap<RowPtr>::iterator it, CheckKeyRef key, RowPtr row) {
+  if (it != rows_.end()) it->second = std::move(row);
+  else rows_.emplace(key.to_key(), std::move(row));
   dirty_ = true;
 }
 
@@ -106,10 +110,7 @@ void StatusStore::on_result(const config::CheckConfig& check, const config::Targ
   row.consecutive_failures = r.success ? 0 : row.consecutive_failures + 1;
   row.history.push(r.success, seconds);
   if (row.cert_thresholds) row.chain = std::move(chain);
-  auto ptr = std::make_shared<const StatusRow>(std::move(row));
-  if (it != rows_.end()) it->second = std::move(ptr);
-  else rows_.emplace(key.to_key(), std::move(ptr));
-  dirty_ = true;
+  set_locked(it, key, std::make_shared<const StatusRow>(std::move(row)));
 }
 
 void StatusStore::on_removed(const CheckKey& key) { put(key, nullptr); }

@@ -96,6 +96,8 @@ class StatusStore : public ResultSink {
   using RowPtr = std::shared_ptr<const StatusRow>;
   RowPtr find(CheckKeyRef key) const;
   void put(CheckKeyRef key, RowPtr row);
+  // Sets key's row, at it when the row exists (it == rows_.end() otherwise). Under mu_.
+  void set_locked(CheckKeyMap<RowPtr>::iterator it, CheckKeyRef key, RowPtr row);
   std::shared_ptr<const StatusSnapshot> build() const;
 
   std::string location_;
