@@ -6,11 +6,12 @@ Subcommands:
   gencfg N NGINX_PORT LISTEN_PORT STATE_DIR OUT
                                          write a probed config with N http checks
   promdelta START.prom END.prom          JSON: deltas and lag quantiles between two scrapes
-  drive BB_PORT NGINX_PORT RATE SECONDS CONC NTARGETS
+  drive BB_PORT NGINX_PORT RATE SECONDS CONC NTARGETS [prometheus|plain]
                                          drive blackbox_exporter /probe paced at RATE/s
   record OUT.jsonl KIND key=value ...    derive per-run numbers and append one JSON line
   report RESULTS.jsonl                   print the Markdown results table
 """
+import gzip
 import json
 import math
 import os
@@ -174,10 +175,26 @@ def promdelta(start, end):
 
 # ---------------------------------------------------------------- blackbox driver
 
-def drive(bb_port, nginx_port, rate, seconds, conc, ntargets):
+# The request headers Prometheus 2.42 (Debian 12) sends with every scrape, captured from a
+# real scrape. Accept-Encoding: gzip matters: blackbox_exporter then compresses its answer.
+PROMETHEUS_HEADERS = {
+    "User-Agent": "Prometheus/2.42.0+ds",
+    "Accept": "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+              "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+    "Accept-Encoding": "gzip",
+    "X-Prometheus-Scrape-Timeout-Seconds": "10",
+}
+PLAIN_HEADERS = {"X-Prometheus-Scrape-Timeout-Seconds": "10", "Accept": "text/plain"}
+
+
+def drive(bb_port, nginx_port, rate, seconds, conc, ntargets, headers="prometheus"):
     """Sends /probe requests to blackbox_exporter paced at `rate` per second, like a
     Prometheus server scraping `ntargets` probe targets (keep-alive connections to the
-    exporter, X-Prometheus-Scrape-Timeout-Seconds header). Prints a JSON summary."""
+    exporter; with headers=prometheus the request headers of a real Prometheus scrape,
+    with headers=plain no compression). Prints a JSON summary."""
+    if headers not in ("prometheus", "plain"):
+        raise SystemExit(f"drive: headers must be prometheus or plain, not {headers!r}")
+    hdrs = PROMETHEUS_HEADERS if headers == "prometheus" else PLAIN_HEADERS
     bb_port, nginx_port = int(bb_port), int(nginx_port)
     rate, seconds, conc, ntargets = float(rate), float(seconds), int(conc), int(ntargets)
     total = int(round(rate * seconds))
@@ -202,11 +219,11 @@ def drive(bb_port, nginx_port, rate, seconds, conc, ntargets):
                 try:
                     if conn is None:
                         conn = http.client.HTTPConnection("127.0.0.1", bb_port, timeout=15)
-                    conn.request("GET", paths[i % ntargets],
-                                 headers={"X-Prometheus-Scrape-Timeout-Seconds": "10",
-                                          "Accept": "text/plain"})
+                    conn.request("GET", paths[i % ntargets], headers=hdrs)
                     r = conn.getresponse()
                     body = r.read()
+                    if r.getheader("Content-Encoding", "") == "gzip":
+                        body = gzip.decompress(body)
                     ok = r.status == 200
                     probe_ok = b"\nprobe_success 1" in body
                     break
@@ -244,6 +261,7 @@ def drive(bb_port, nginx_port, rate, seconds, conc, ntargets):
         t.join()
     st["elapsed"] = time.monotonic() - t0
     st["rate_target"] = rate
+    st["headers"] = headers
     print(json.dumps(st))
 
 

@@ -21,12 +21,22 @@ BB_RATE="${BB_RATE:-}"            # default: probes/s probed achieved at N=1000,
 BB_WARMUP="${BB_WARMUP:-5}"
 BB_CONC="${BB_CONC:-64}"
 BB_TARGETS="${BB_TARGETS:-1000}"
+BB_HEADERS="${BB_HEADERS:-prometheus}"  # prometheus: a real scrape's headers (gzip); plain: none
 BLACKBOX="${BLACKBOX:-/usr/bin/prometheus-blackbox-exporter}"
 STRICT="${STRICT:-0}"             # 1: exit 3 when a target is missed
 
+# /metrics is scraped with the headers a real Prometheus scrape sends (bench_helper.py has
+# them); --compressed decodes the answer should the exporter compress it.
+SCRAPE_HEADERS=()
+if [[ "$BB_HEADERS" == prometheus ]]; then
+  SCRAPE_HEADERS=(--compressed -H 'User-Agent: Prometheus/2.42.0+ds'
+    -H 'Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
+    -H 'Accept-Encoding: gzip' -H "X-Prometheus-Scrape-Timeout-Seconds: $SCRAPE_INTERVAL")
+fi
+
 CMDLINE="$(printf '%q ' "$0" "$@")"
 CMDLINE="${CMDLINE% }"
-ENVLINE="N_LIST='$N_LIST' WINDOW=$WINDOW WARMUP=$WARMUP SCRAPE_INTERVAL=$SCRAPE_INTERVAL${BB_RATE:+ BB_RATE=$BB_RATE}"
+ENVLINE="N_LIST='$N_LIST' WINDOW=$WINDOW WARMUP=$WARMUP SCRAPE_INTERVAL=$SCRAPE_INTERVAL BB_HEADERS=$BB_HEADERS${BB_RATE:+ BB_RATE=$BB_RATE}"
 
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -157,7 +167,8 @@ measure() {
     if [[ -n "$murl" ]] && ((now >= next_scrape)); then
       local dest=/dev/null
       ((M_SCRAPES == 0)) && dest="$TMP/start.prom"
-      r=$(curl -sS -o "$dest" --max-time "$SCRAPE_INTERVAL" -w '%{http_code} %{time_total} %{size_download}' "$murl") ||
+      r=$(curl -sS -o "$dest" --max-time "$SCRAPE_INTERVAL" -w '%{http_code} %{time_total} %{size_download}' \
+        "${SCRAPE_HEADERS[@]}" "$murl") ||
         die "scrape of $murl failed"
       read -r _ t b <<<"$r"
       M_SCRAPES=$((M_SCRAPES + 1))
@@ -185,7 +196,7 @@ measure() {
   M_RSSEND=$(rss_kb "$pid")
   ((M_RSSEND > M_RSSMAX)) && M_RSSMAX=$M_RSSEND
   if [[ -n "$murl" ]]; then
-    curl -fsS -o "$TMP/end.prom" --max-time 30 "$murl" || die "final scrape failed"
+    curl -fsS -o "$TMP/end.prom" --max-time 30 "${SCRAPE_HEADERS[@]}" "$murl" || die "final scrape failed"
   fi
   return 0
 }
@@ -292,7 +303,7 @@ EOF
   curl -fsS -o /dev/null "http://127.0.0.1:$BB_PORT/probe?module=http_2xx&target=http%3A%2F%2F127.0.0.1%3A$NGINX_PORT%2Fok%3Fi%3Dwarm" ||
     die "blackbox_exporter /probe does not answer"
   log "blackbox_exporter pid $BB_PID on 127.0.0.1:$BB_PORT; driving ${RATE} probes/s (warm-up ${BB_WARMUP}s, window ${WINDOW}s)"
-  python3 "$HELPER" drive "$BB_PORT" "$NGINX_PORT" "$RATE" "$((BB_WARMUP + WINDOW + 2))" "$BB_CONC" "$BB_TARGETS" \
+  python3 "$HELPER" drive "$BB_PORT" "$NGINX_PORT" "$RATE" "$((BB_WARMUP + WINDOW + 2))" "$BB_CONC" "$BB_TARGETS" "$BB_HEADERS" \
     >"$BB_DIR/driver.json" 2>"$BB_DIR/driver.err" &
   DRIVER_PID=$!
   PIDS+=("$DRIVER_PID")
