@@ -6,7 +6,6 @@
 #include <set>
 
 #include "config/labels.h"
-#include "config/secrets.h"
 
 namespace probed::config {
 namespace {
@@ -49,13 +48,8 @@ void read_urls(TableReader& r, ReceiverConfig& rc) {
     rc.urls = *v;
     key = "urls";
   }
-  if (auto f = r.string("url_file")) {
-    auto content = read_secret_file(*f, r.base_dir());
-    if (!content) {
-      r.error_at("url_file", "url_file: " + content.error());
-    } else {
-      rc.urls = {*content};
-    }
+  if (r.has("url_file")) {
+    if (auto content = r.secret_file("url_file")) rc.urls = {*content};
     key = "url_file";
   }
   if (key.empty() && rc.type == "pagerduty") rc.urls = {kPagerdutyUrl};
@@ -92,14 +86,9 @@ void read_routing_key(TableReader& r, ReceiverConfig& rc) {
     rc.routing_key = *v;
     read = true;
   }
-  if (auto f = r.string("routing_key_file")) {
-    auto content = read_secret_file(*f, r.base_dir());
-    if (!content) {
-      r.error_at("routing_key_file", "routing_key_file: " + content.error());
-    } else {
-      rc.routing_key = *content;
-      read = true;
-    }
+  if (auto content = r.secret_file("routing_key_file")) {
+    rc.routing_key = *content;
+    read = true;
   }
   if (!key && !file) {
     r.error_here("pagerduty receiver '" + rc.name + "' has no 'routing_key' (or 'routing_key_file')");

@@ -156,7 +156,7 @@ std::optional<std::string> TableReader::secret_file(std::string_view key) {
   if (!path) return std::nullopt;
   auto content = read_secret_file(*path, base_dir_);
   if (!content) {
-    error_at(key, content.error());
+    error_at(key, std::string(key) + ": " + content.error());
     return std::nullopt;
   }
   expanded_->push_back(std::hash<std::string>{}(*content));

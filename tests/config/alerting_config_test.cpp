@@ -100,7 +100,10 @@ TEST_CASE("config: receiver and alerting errors name their position", "[config][
                      "has no 'routing_key'");
   config_should_fail("[[receivers]]\nname = \"pd\"\ntype = \"pagerduty\"\nrouting_key_file = "
                      "\"/nonexistent/pd\"\n",
-                     4, 20, "cannot read /nonexistent/pd");
+                     4, 20, "routing_key_file: cannot read /nonexistent/pd");
+  config_should_fail("[[receivers]]\nname = \"chat\"\ntype = \"slack\"\nurl_file = "
+                     "\"/nonexistent/slack\"\n",
+                     4, 12, "url_file: cannot read /nonexistent/slack");
   config_should_fail(am + "url = \"http://a/\"\ntimeout = \"1h\"\n", 5, 11, "between 100ms and 5m");
   config_should_fail("[alerting]\nfailure_threshold = 0\n", 2, 21, "failure_threshold");
   config_should_fail("[alerting]\nresend_interval = \"10ms\"\n", 2, 19, "at least 1s");

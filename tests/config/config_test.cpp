@@ -124,7 +124,7 @@ TEST_CASE("config: every error kind points at its line and column", "[config]") 
   SECTION("unreadable secret file") {
     config_should_fail(std::string(kHead) +
                            "targets = [\"http://a/\"]\n[checks.http]\nbearer_token_file = \"/nonexistent/token\"\n",
-                       6, 21, "cannot read /nonexistent/token");
+                       6, 21, "bearer_token_file: cannot read /nonexistent/token");
     config_should_fail(std::string(kHead) +
                            "targets = [\"http://a/\"]\n[checks.http]\nheaders = { X = \"${file:/nonexistent/x}\" }\n",
                        6, 17, "cannot read /nonexistent/x");
