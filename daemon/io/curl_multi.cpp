@@ -22,6 +22,7 @@ CurlMulti::~CurlMulti() {
   transfers_.clear();
   for (CURL* e : idle_) curl_easy_cleanup(e);
   if (timer_ != 0) loop_.cancel(timer_);
+  if (kick_ != 0) loop_.cancel(kick_);
   if (multi_ != nullptr) curl_multi_cleanup(multi_);
 }
 
@@ -55,30 +56,74 @@ void CurlMulti::remove(CURL* easy) {
   curl_multi_remove_handle(multi_, easy);
 }
 
+namespace {
+// curl_multi_assign() tag of a socket in connecting_ (a watched socket carries the CurlMulti).
+char connecting_tag;
+}  // namespace
+
 int CurlMulti::on_socket(CURL* /*easy*/, curl_socket_t s, int what, void* self, void* socketp) {
   auto* m = static_cast<CurlMulti*>(self);
+  const bool connecting = socketp == &connecting_tag;
   if (what == CURL_POLL_REMOVE) {
-    m->loop_.unwatch(s);  // curl forgets the socket and its socketp
+    if (connecting) {
+      m->connecting_.erase(s);
+    } else {
+      m->loop_.unwatch(s);  // curl forgets the socket and its socketp
+    }
     return 0;
   }
   Interest in = what == CURL_POLL_IN    ? Interest::Read
                 : what == CURL_POLL_OUT ? Interest::Write
                                         : Interest::ReadWrite;
+  if (connecting) {
+    m->connecting_[s] = in;
+    return 0;
+  }
+  if (socketp == nullptr && what == CURL_POLL_OUT) {
+    // A new socket waiting for its connect: see connecting_. Never call socket_action from
+    // inside a curl callback: the kick is a 0 ms timer, run later in this iteration.
+    m->connecting_[s] = in;
+    curl_multi_assign(m->multi_, s, &connecting_tag);
+    if (m->kick_ == 0) m->kick_ = m->loop_.after(Duration::zero(), [m] { m->kick_connecting(); });
+    return 0;
+  }
   // socketp marks a socket the loop already watches: only its interest changes.
-  auto ok = socketp != nullptr ? m->loop_.rewatch(s, in) : m->loop_.watch(s, in, [m, s](uint32_t ev) {
+  auto ok = socketp != nullptr ? m->loop_.rewatch(s, in) : m->watch(s, in);
+  if (!ok) base::log_warn("cannot watch curl socket", {{"error", ok.error()}});
+  return 0;
+}
+
+base::Expected<void> CurlMulti::watch(curl_socket_t s, Interest in) {
+  auto ok = loop_.watch(s, in, [this, s](uint32_t ev) {
     int flags = 0;
     if ((ev & kReadable) != 0) flags |= CURL_CSELECT_IN;
     if ((ev & kWritable) != 0) flags |= CURL_CSELECT_OUT;
     // The curl examples map only IN and OUT; errors must reach curl too (DESIGN §10.4).
     if ((ev & kError) != 0) flags |= CURL_CSELECT_ERR;
-    m->action(s, flags);
+    action(s, flags);
   });
-  if (!ok) {
-    base::log_warn("cannot watch curl socket", {{"error", ok.error()}});
-    return 0;
+  if (ok) curl_multi_assign(multi_, s, this);
+  return ok;
+}
+
+void CurlMulti::kick_connecting() {
+  kick_ = 0;
+  std::vector<curl_socket_t> kicked;
+  kicked.reserve(connecting_.size());
+  for (const auto& entry : connecting_) kicked.push_back(entry.first);
+  for (curl_socket_t s : kicked) {
+    if (connecting_.count(s) != 0) action(s, CURL_CSELECT_OUT);
   }
-  if (socketp == nullptr) curl_multi_assign(m->multi_, s, m);
-  return 0;
+  // What curl still waits for goes to epoll. Sockets opened during these actions wait for
+  // their own kick (already armed).
+  for (curl_socket_t s : kicked) {
+    auto it = connecting_.find(s);
+    if (it == connecting_.end()) continue;  // closed, or connected and done
+    Interest in = it->second;
+    connecting_.erase(it);
+    auto ok = watch(s, in);
+    if (!ok) base::log_warn("cannot watch curl socket", {{"error", ok.error()}});
+  }
 }
 
 int CurlMulti::on_timer(CURLM* /*multi*/, long timeout_ms, void* self) {

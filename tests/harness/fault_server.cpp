@@ -106,15 +106,17 @@ FaultServer::FaultServer(FaultSpec spec) : spec_(std::move(spec)) {
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof(addr);
+  const bool syn_drop =
+      spec_.mode == FaultMode::SynDrop || spec_.mode == FaultMode::SynDropThenServe;
   if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
       ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
-      ::listen(listen_fd_, spec_.mode == FaultMode::SynDrop ? 0 : 64) != 0) {
+      ::listen(listen_fd_, syn_drop ? 0 : 64) != 0) {
     std::string msg = errno_message("bind/listen");
     ::close(listen_fd_);
     throw std::runtime_error(msg);
   }
   port_ = ntohs(addr.sin_port);
-  if (spec_.mode == FaultMode::SynDrop) {
+  if (syn_drop) {
     // Backlog 0 holds one established connection; later SYNs are dropped while it waits.
     // Two fillers, non-blocking: the second may itself stay in SYN-SENT, which is fine.
     for (int i = 0; i < 2; ++i) {
@@ -222,6 +224,9 @@ void FaultServer::start_answer(Conn& c) {
     case FaultMode::Script:
       c.out = spec_.response;
       break;
+    case FaultMode::SynDropThenServe:
+      c.out = resp;
+      break;
   }
   if (c.flush() && c.off == c.out.size()) on_drained(c);
 }
@@ -328,12 +333,15 @@ void FaultServer::on_timer(Conn& c) {
 void FaultServer::run() {
   std::vector<std::unique_ptr<Conn>> conns;
   std::vector<pollfd> pfds;
-  const bool accepting = spec_.mode != FaultMode::NeverAccept && spec_.mode != FaultMode::SynDrop;
+  const bool never = spec_.mode == FaultMode::NeverAccept || spec_.mode == FaultMode::SynDrop;
+  const auto accept_from = spec_.mode == FaultMode::SynDropThenServe ? Clock::now() + spec_.delay
+                                                                      : Clock::time_point::min();
   for (;;) {
+    const bool accepting = !never && Clock::now() >= accept_from;
     pfds.clear();
     pfds.push_back({wake_fd_, POLLIN, 0});
     pfds.push_back({accepting ? listen_fd_ : -1, POLLIN, 0});
-    auto next = Clock::time_point::max();
+    auto next = never || accepting ? Clock::time_point::max() : accept_from;
     for (const auto& c : conns) {
       short ev = c->read_eof ? 0 : POLLIN;
       if (c->phase == Conn::Phase::kWriting && c->off < c->out.size()) ev |= POLLOUT;

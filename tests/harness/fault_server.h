@@ -20,6 +20,8 @@ enum class FaultMode {
   NeverAccept,      // listen (backlog 64) but never accept: connect succeeds, nothing more
   SynDrop,          // listen (backlog 0) with the accept queue filled by the server's own
                     // connections: the kernel drops every further SYN, connect() never ends
+  SynDropThenServe,  // SynDrop for `delay`, then accept (the fillers too) and answer as Script:
+                     // a client connects only when it retransmits its SYN (about 1 s later)
   AcceptSilent,     // accept, read and discard forever, never answer, keep open
   Drip,             // send `response` one byte every `drip_interval`, then close
   ResetMidHeaders,  // send the first half of `response`'s header block, then RST
@@ -35,7 +37,8 @@ enum class FaultMode {
 
 struct FaultSpec {
   FaultMode mode = FaultMode::Script;
-  // For Drip, ResetMidHeaders and Delay an empty response means kDefaultFaultResponse.
+  // For Drip, ResetMidHeaders, Delay and SynDropThenServe an empty response means
+  // kDefaultFaultResponse.
   std::string response{};
   std::chrono::milliseconds drip_interval{1000};
   std::chrono::milliseconds delay{0};

@@ -295,6 +295,20 @@ TEST_CASE("http faults: a SYN never answered ends at the deadline, in the connec
   CHECK(r.elapsed <= slack(std::chrono::milliseconds(550)));  // deadline + 10%
 }
 
+TEST_CASE("http: a connect that completes only on a retransmitted SYN still succeeds",
+          "[probe][http][fault]") {
+  // The first SYN is dropped (full accept queue); the server frees the queue after 300 ms and
+  // the retransmitted SYN (about 1 s after the first) connects. The socket is not writable
+  // when probed first hands it to curl, so only epoll's later wake-up can finish the probe.
+  FaultServer s({FaultMode::SynDropThenServe, "", std::chrono::milliseconds(1000),
+                 std::chrono::milliseconds(300)});
+  auto r = run(check(s.url()));
+  INFO(r.trace);
+  CHECK(r.result.success);
+  CHECK(r.elapsed >= std::chrono::milliseconds(900));
+  CHECK(r.elapsed < std::chrono::milliseconds(2900));
+}
+
 TEST_CASE("http faults: broken responses get the reason of where they broke", "[probe][http][fault]") {
   FaultServer garbage({FaultMode::Garbage});
   CHECK(run(check(garbage.url())).result.reason == FailureReason::Status);
