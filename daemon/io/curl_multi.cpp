@@ -122,7 +122,10 @@ void CurlMulti::kick_connecting() {
     Interest in = it->second;
     connecting_.erase(it);
     auto ok = watch(s, in);
-    if (!ok) base::log_warn("cannot watch curl socket", {{"error", ok.error()}});
+    if (!ok) {
+      base::log_warn("cannot watch curl socket", {{"error", ok.error()}});
+      curl_multi_assign(multi_, s, nullptr);  // the next interest change tries again
+    }
   }
 }
 
