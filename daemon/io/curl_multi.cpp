@@ -1,5 +1,7 @@
 #include "daemon/io/curl_multi.h"
 
+#include <algorithm>
+
 #include "daemon/base/log.h"
 
 namespace probed::io {
@@ -66,7 +68,7 @@ int CurlMulti::on_socket(CURL* /*easy*/, curl_socket_t s, int what, void* self, 
   const bool connecting = socketp == &connecting_tag;
   if (what == CURL_POLL_REMOVE) {
     if (connecting) {
-      m->connecting_.erase(s);
+      if (auto it = m->find_connecting(s); it != m->connecting_.end()) m->connecting_.erase(it);
     } else {
       m->loop_.unwatch(s);  // curl forgets the socket and its socketp
     }
@@ -76,13 +78,13 @@ int CurlMulti::on_socket(CURL* /*easy*/, curl_socket_t s, int what, void* self, 
                 : what == CURL_POLL_OUT ? Interest::Write
                                         : Interest::ReadWrite;
   if (connecting) {
-    m->connecting_[s] = in;
+    if (auto it = m->find_connecting(s); it != m->connecting_.end()) it->second = in;
     return 0;
   }
   if (socketp == nullptr && what == CURL_POLL_OUT) {
     // A new socket waiting for its connect: see connecting_. Never call socket_action from
     // inside a curl callback: the kick is a 0 ms timer, run later in this iteration.
-    m->connecting_[s] = in;
+    m->connecting_.emplace_back(s, in);
     curl_multi_assign(m->multi_, s, &connecting_tag);
     if (m->kick_ == 0) m->kick_ = m->loop_.after(Duration::zero(), [m] { m->kick_connecting(); });
     return 0;
@@ -106,18 +108,23 @@ base::Expected<void> CurlMulti::watch(curl_socket_t s, Interest in) {
   return ok;
 }
 
+std::vector<std::pair<curl_socket_t, Interest>>::iterator CurlMulti::find_connecting(curl_socket_t s) {
+  return std::find_if(connecting_.begin(), connecting_.end(),
+                      [s](const auto& entry) { return entry.first == s; });
+}
+
 void CurlMulti::kick_connecting() {
   kick_ = 0;
-  std::vector<curl_socket_t> kicked;
-  kicked.reserve(connecting_.size());
-  for (const auto& entry : connecting_) kicked.push_back(entry.first);
-  for (curl_socket_t s : kicked) {
-    if (connecting_.count(s) != 0) action(s, CURL_CSELECT_OUT);
+  // Never re-entered: an action that opens a socket arms another kick, it does not run one.
+  kicked_.clear();
+  for (const auto& entry : connecting_) kicked_.push_back(entry.first);
+  for (curl_socket_t s : kicked_) {
+    if (find_connecting(s) != connecting_.end()) action(s, CURL_CSELECT_OUT);
   }
   // What curl still waits for goes to epoll. Sockets opened during these actions wait for
   // their own kick (already armed).
-  for (curl_socket_t s : kicked) {
-    auto it = connecting_.find(s);
+  for (curl_socket_t s : kicked_) {
+    auto it = find_connecting(s);
     if (it == connecting_.end()) continue;  // closed, or connected and done
     Interest in = it->second;
     connecting_.erase(it);

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "daemon/base/expected.h"
@@ -44,6 +45,7 @@ class CurlMulti {
   void drain();
   base::Expected<void> watch(curl_socket_t s, Interest in);
   void kick_connecting();
+  std::vector<std::pair<curl_socket_t, Interest>>::iterator find_connecting(curl_socket_t s);
 
   Loop& loop_;
   CURLM* multi_ = nullptr;
@@ -53,7 +55,9 @@ class CurlMulti {
   // so curl is told once, later in the same loop iteration, that the socket may be writable
   // (curl checks that itself with poll()); only what it still waits for then goes to epoll.
   // That spares each probe an epoll_ctl(MOD) and a pass through epoll_wait.
-  std::unordered_map<curl_socket_t, Interest> connecting_;
+  // Usually one or two entries, so a vector, not a map: no node allocated per probe.
+  std::vector<std::pair<curl_socket_t, Interest>> connecting_;
+  std::vector<curl_socket_t> kicked_;  // kick_connecting()'s list, its capacity kept
   TimerId kick_ = 0;
   std::unordered_map<CURL*, DoneFn> transfers_;
   std::vector<CURL*> idle_;
